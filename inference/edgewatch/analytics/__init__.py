@@ -1,0 +1,136 @@
+"""Analytics stage: model outputs in, FrameFacts (people, counts, lines, zones, events) out.
+
+Detection outputs go through the tracker and every rule; segmentation and classification outputs
+carry no people (classification feeds model.watch_class). All times are video seconds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from ..config import Config
+from ..errors import EdgewatchError
+from ..types import Event, FrameFacts, ModelOutput
+from .alerts import AlertRules
+from .classwatch import ClassWatch
+from .counting import PeopleCounter
+from .geometry import anchor
+from .lines import LineCounter
+from .reid import ReidGallery
+from .tracker import Tracker, TrackState
+from .zones import ZoneWatcher
+
+__all__ = ["Analytics"]
+
+SNAPSHOT_VERSION = 1
+
+
+class Analytics:
+    def __init__(self, cfg: Config, frame_size: tuple[int, int]) -> None:
+        w, h = frame_size
+        if w <= 0 or h <= 0:
+            raise EdgewatchError(f"analytics: frame size must be positive, got {w}x{h}")
+        self.cfg = cfg
+        self.frame_size = (int(w), int(h))
+        self.gallery = ReidGallery(cfg.model.reid) if cfg.model.reid is not None else None
+        self.tracker = Tracker(cfg.tracker, cfg.model.threshold, self.frame_size)
+        self.people = PeopleCounter(cfg.tracker, self.frame_size, self.gallery)
+        self.lines = LineCounter(cfg.lines, self.frame_size)
+        self.zones = ZoneWatcher(cfg.zones, self.frame_size)
+        self.alerts = AlertRules(cfg.alerts)
+        self.classwatch = ClassWatch(cfg.model.watch_class) if cfg.model.watch_class else None
+        self._last_s: float | None = None
+
+    def update(self, output: ModelOutput) -> FrameFacts:
+        now = output.frame.video_s
+        events: list[Event] = []
+        if self._last_s is not None and now < self._last_s:
+            # The clock went back (a looped file starts again): nobody can be matched across the
+            # jump, so everyone present leaves at the last time seen; totals carry on.
+            events += self._close_all()
+            if self.gallery is not None:
+                self.gallery.clear()  # its times belong to the old clock
+        self._last_s = now
+
+        if output.detections is None:
+            if output.classification is not None and self.classwatch is not None:
+                events += self.classwatch.update(output.classification, now)
+            return self._facts(output, [], events)
+
+        dets = [d for d in output.detections if d.score >= self.cfg.tracker.low_threshold]
+        embs = output.embeddings
+        if embs is not None:
+            if len(embs) != len(output.detections):
+                raise EdgewatchError(f"analytics: {len(embs)} re-id embeddings for {len(output.detections)} detections")
+            embs = [e for d, e in zip(output.detections, embs) if d.score >= self.cfg.tracker.low_threshold]
+
+        step = self.tracker.update(dets, now, embs)
+        events += self._remove(step.removed)
+        events += self.people.confirm(step.confirmed, now)
+        for st in step.confirmed:  # lines and zones see a new person's steps from their first frame
+            pid = self.people.person_id(st.key)
+            for t, box in st.history[:-1]:
+                events += self.lines.update({pid: anchor(box)}, t)
+                events += self.zones.update({pid: anchor(box)}, t)
+            st.history.clear()
+        tracks = self.people.refresh(step.active)
+        seen = {self.people.person_id(st.key): anchor(st.box) for st in step.active if st.visible}
+        events += self.lines.update(seen, now)
+        events += self.zones.update(seen, now)
+        events += self.alerts.update(self.people.in_frame, tracks, now)
+        return self._facts(output, tracks, events)
+
+    def finish(self, video_s: float) -> list[Event]:
+        """End of input: everyone still present leaves (at the time last seen), so durations are complete."""
+        events = self._close_all()
+        if self.classwatch is not None:
+            events += self.classwatch.finish(video_s)
+        return events
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "total": self.people.total,
+            "avg_duration_s": round(self.people.avg_duration_s, 2),
+            "tracks": [t.to_summary() for t in self.people.all_tracks()],
+            "lines": {c.name: {"in": c.in_count, "out": c.out_count} for c in self.lines.counts()},
+            "zones": {z.name: {"occupancy": z.occupancy, "entered": z.entered, "max_dwell_s": z.max_dwell_s}
+                      for z in self.zones.states()},
+        }
+
+    def snapshot(self) -> dict[str, Any]:
+        """The day's totals as plain JSON data (people still in the frame are not included)."""
+        return {"version": SNAPSHOT_VERSION, "people": self.people.snapshot(),
+                "lines": self.lines.snapshot(), "zones": self.zones.snapshot()}
+
+    def restore(self, snap: dict[str, Any]) -> None:
+        """Carry on from a snapshot; call before the first update."""
+        try:
+            if snap.get("version") != SNAPSHOT_VERSION:
+                raise EdgewatchError(f"analytics state: unsupported version {snap.get('version')!r}")
+            self.people.restore(snap["people"])
+            self.lines.restore(snap["lines"])
+            self.zones.restore(snap["zones"])
+        except (KeyError, TypeError, ValueError, AttributeError) as err:
+            raise EdgewatchError(f"analytics state: malformed snapshot ({type(err).__name__}: {err})") from None
+
+    # -------------------------------------------------------------------------------------------
+
+    def _remove(self, states: list[TrackState]) -> list[Event]:
+        events = []
+        for st in states:
+            pid = self.people.person_id(st.key)
+            events += self.zones.leave(pid)
+            self.lines.forget(pid)
+        return events + self.people.remove(states)
+
+    def _close_all(self) -> list[Event]:
+        return self._remove(self.tracker.reset())
+
+    def _facts(self, output: ModelOutput, tracks: list, events: list[Event]) -> FrameFacts:
+        return FrameFacts(
+            # Copies: publishers may read a frame's facts after the next frame has moved the tracks on.
+            output=output, tracks=[replace(t) for t in tracks], in_frame=len(tracks), total=self.people.total,
+            avg_duration_s=round(self.people.avg_duration_s, 2), lines=self.lines.counts(),
+            zones=self.zones.states(), events=events,
+        )

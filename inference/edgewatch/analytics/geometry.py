@@ -1,0 +1,29 @@
+"""Small box helpers shared by the analytics modules."""
+
+from __future__ import annotations
+
+from ..types import Box, Point
+
+
+def anchor(box: Box) -> Point:
+    """The point that stands for a person on lines and zones: the bottom-centre of the box (the feet),
+    which is where a person is on the floor, whatever their height or distance."""
+    x1, _, x2, y2 = box
+    return (x1 + x2) / 2, y2
+
+
+def border_side(box: Box, frame_size: tuple[int, int], margin: float) -> str | None:
+    """The frame border the box touches ("left"/"right"/"top"/"bottom"), or None if it is inside.
+
+    `margin` is a share of the width/height. A box touching both top and bottom (a person close to
+    the camera) says nothing about up/down, so only left/right count then, and vice versa.
+    """
+    w, h = frame_size
+    x1, y1, x2, y2 = box
+    gaps = {"left": x1 / w, "right": (w - x2) / w, "top": y1 / h, "bottom": (h - y2) / h}
+    near = {side: gap for side, gap in gaps.items() if gap <= margin}
+    if "top" in near and "bottom" in near:
+        near.pop("top"), near.pop("bottom")
+    if "left" in near and "right" in near:
+        near.pop("left"), near.pop("right")
+    return min(near, key=near.__getitem__) if near else None

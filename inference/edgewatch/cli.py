@@ -1,0 +1,173 @@
+"""The `edgewatch` command: run the worker, fetch models, answer the container health check."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+# OpenCV and its FFmpeg print their own warnings for every bad file; Edgewatch reports one clear line
+# instead. Set before cv2 is imported; users can still turn them on.
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+os.environ.setdefault("OPENCV_LOG_LEVEL", "OFF")
+
+from . import __version__, config  # noqa: E402
+from .errors import EdgewatchError
+
+RUN_HELP = """examples:
+  edgewatch -i video.mp4 -m person-detection-retail-0013 --summary out.json
+  edgewatch -i rtsp://cam/stream -m model.xml -d CPU --mqtt-host broker --camera door
+  edgewatch -i photo.jpg -o annotated.jpg
+  edgewatch models fetch person-detection-retail-0013 --precision FP16
+"""
+
+
+def _run_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="edgewatch", description="Count people in video with OpenVINO and publish the facts.",
+                                epilog=RUN_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("-i", "--input", help="image, video, folder of images, CAM or device index, rtsp:// or http(s):// URL")
+    p.add_argument("-m", "--model", help="model name in $EDGEWATCH_MODELS (default ./models) or path to .xml/.onnx")
+    p.add_argument("-d", "--device", help="OpenVINO device: CPU (default), GPU, AUTO, ...")
+    p.add_argument("-pt", "--prob-threshold", type=float, help="detection confidence threshold (default 0.5)")
+    p.add_argument("-c", "--config", help="YAML config file (see docs/config.md); flags override it")
+    p.add_argument("--camera", help="camera id used in MQTT topics (default cam1)")
+    p.add_argument("--precision", help="model precision folder: FP16 (default), FP32, FP16-INT8")
+    p.add_argument("--adapter", choices=["auto", "detection", "segmentation", "classification"], help="model family")
+    p.add_argument("--realtime", action="store_true", default=None, help="pace files at their own frame rate")
+    p.add_argument("--loop", action="store_true", default=None, help="start files again at their end")
+    p.add_argument("-o", "--output", help="annotated output: file.mp4, file.jpg, a stream URL, or - for raw frames on stdout")
+    p.add_argument("--video-policy", choices=["always", "on-event", "off"], help="when to send video (default always)")
+    p.add_argument("--mqtt-host", help="MQTT broker host (none: publish nothing)")
+    p.add_argument("--mqtt-port", type=int, help="MQTT broker port (default 1883)")
+    p.add_argument("--mqtt-user", help="MQTT username")
+    p.add_argument("--mqtt-password", help="MQTT password (prefer EDGEWATCH_MQTT_PASSWORD or _FILE)")
+    p.add_argument("--summary", help="write a JSON summary of the run to this file")
+    p.add_argument("--state-file", help="persist the day's totals here across restarts")
+    p.add_argument("--show", action="store_true", default=None, help="show the annotated video in a window")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("-v", "--verbose", action="store_true", help="log every event")
+    p.add_argument("--version", action="version", version=f"edgewatch {__version__}")
+    return p
+
+
+def _overrides(a: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "source.input": a.input, "model.name": a.model, "model.device": a.device, "model.threshold": a.prob_threshold,
+        "camera": a.camera, "model.precision": a.precision, "model.adapter": a.adapter, "source.realtime": a.realtime,
+        "source.loop": a.loop, "video.output": a.output, "video.policy": a.video_policy, "mqtt.host": a.mqtt_host,
+        "mqtt.port": a.mqtt_port, "mqtt.username": a.mqtt_user, "mqtt.password": a.mqtt_password,
+        "summary": a.summary, "state_file": a.state_file, "video.show": a.show,
+    }
+
+
+def build_config(a: argparse.Namespace, env: dict[str, str]) -> config.Config:
+    """Defaults < config file < environment < flags."""
+    base = config.load_yaml(a.config) if a.config else {}
+    merged = config.merge(config.merge(base, config.from_environment(env)), _overrides(a))
+    cfg = config.validate(merged, origin=a.config or "config")
+    if cfg.source.input is None:
+        raise EdgewatchError("no input given: use -i FILE|FOLDER|URL|CAM (or source.input in the config)")
+    return cfg
+
+
+def _raise_interrupt(signum, frame):  # SIGTERM ends the run like Ctrl-C: outputs are flushed
+    raise KeyboardInterrupt
+
+
+def cmd_run(argv: list[str]) -> int:
+    a = _run_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if a.verbose else logging.WARNING, format="edgewatch: %(message)s")
+    from .pipeline import Worker, prepare
+
+    cfg = build_config(a, dict(os.environ))
+    stages = prepare(cfg)
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    worker = Worker(cfg, stages, progress=not a.no_progress)
+    interrupted = False
+    failure: EdgewatchError | None = None
+    try:
+        worker.run()
+    except KeyboardInterrupt:
+        interrupted = True
+    except EdgewatchError as err:
+        failure = err
+    result = worker.finish()
+    for m in result.messages:
+        print(f"edgewatch: {m}", file=sys.stderr)
+    s = result.summary
+    print(f"edgewatch: {s['frames']} frames, {s['fps']} fps, {s['total']} people, "
+          f"avg {s['avg_duration_s']} s{' (interrupted)' if interrupted else ''}", file=sys.stderr)
+    if failure is not None:
+        raise failure
+    return 130 if interrupted else 0
+
+
+def cmd_models(argv: list[str]) -> int:
+    from .models import registry
+
+    p = argparse.ArgumentParser(prog="edgewatch models", description="Manage models in $EDGEWATCH_MODELS.")
+    sub = p.add_subparsers(dest="action", required=True)
+    f = sub.add_parser("fetch", help="download an Open Model Zoo model, verifying checksums")
+    f.add_argument("name")
+    f.add_argument("--precision", default="FP16")
+    f.add_argument("--dir", help="models folder (default $EDGEWATCH_MODELS or ./models)")
+    f.add_argument("--base-url", help="mirror of the Open Model Zoo storage (default the official one)")
+    sub.add_parser("list", help="list known models and what is on disk")
+    a = p.parse_args(argv)
+    if a.action == "fetch":
+        files = registry.fetch(a.name, a.precision, Path(a.dir) if a.dir else None, a.base_url)
+        print(files.path)
+        return 0
+    root = registry.models_dir()
+    for name, precisions in sorted(registry.load_catalog()["models"].items()):
+        for prec in precisions:
+            try:
+                registry.resolve(name, prec, root)
+                state = "present"
+            except EdgewatchError:
+                state = "-"
+            print(f"{name:40} {prec:10} {state}")
+    return 0
+
+
+def cmd_healthcheck(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(prog="edgewatch healthcheck", description="Exit 0 while the worker processes frames.")
+    p.add_argument("--max-age", type=float, default=30.0, help="seconds since the last processed frame")
+    a = p.parse_args(argv)
+    path = os.environ.get("EDGEWATCH_HEARTBEAT")
+    if not path:
+        raise EdgewatchError("EDGEWATCH_HEARTBEAT is not set: no heartbeat file to check")
+    try:
+        age = time.time() - Path(path).stat().st_mtime
+    except FileNotFoundError:
+        raise EdgewatchError(f"no heartbeat yet at {path}") from None
+    if age > a.max_age:
+        raise EdgewatchError(f"last frame processed {age:.0f} s ago (limit {a.max_age:g} s)")
+    return 0
+
+
+COMMANDS = {"models": cmd_models, "healthcheck": cmd_healthcheck, "run": cmd_run}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in COMMANDS:
+        command, argv = COMMANDS[argv[0]], argv[1:]
+    else:
+        command = cmd_run
+    try:
+        return command(argv)
+    except EdgewatchError as err:
+        print(f"edgewatch: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

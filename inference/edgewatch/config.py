@@ -1,0 +1,238 @@
+"""The worker's configuration: one validated tree, loaded from YAML, overridden by flags and environment.
+
+Every key is documented in docs/config.md; unknown keys are errors that name the key.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .errors import EdgewatchError
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class ReconnectConfig(_Section):
+    initial_s: float = Field(1.0, gt=0, description="first wait before reopening a dropped stream")
+    max_s: float = Field(30.0, gt=0, description="longest wait between attempts (exponential back-off cap)")
+    give_up_s: float | None = Field(None, gt=0, description="stop after this long without frames; null = never")
+
+
+class SourceConfig(_Section):
+    input: str | None = Field(None, description="image, video, folder, CAM / device index, rtsp:// or http(s):// URL")
+    realtime: bool = Field(False, description="pace files at their own frame rate, as a camera would deliver them")
+    loop: bool = Field(False, description="start a file again at its end")
+    reconnect: ReconnectConfig = ReconnectConfig()
+    queue_size: int = Field(8, ge=1, le=256, description="decoded frames buffered ahead of inference")
+
+
+class ReidConfig(_Section):
+    model: str = Field("person-reidentification-retail-0287", description="re-identification model name or path")
+    max_gap_s: float = Field(30.0, gt=0, description="someone back within this many seconds keeps their id")
+    threshold: float = Field(0.6, gt=0, lt=1, description="cosine similarity needed to call it the same person")
+
+
+class ModelConfig(_Section):
+    name: str = Field("person-detection-retail-0013", description="model name (resolved in the models folder) or path to .xml/.onnx")
+    precision: str = Field("FP16", description="precision folder used when resolving a model name")
+    device: str = Field("CPU", description="OpenVINO device: CPU, GPU, AUTO, ...")
+    adapter: Literal["auto", "detection", "segmentation", "classification"] = Field("auto", description="model family; auto picks by output shape")
+    threshold: float = Field(0.5, ge=0, le=1, description="minimum detection confidence")
+    labels: list[int] = Field(default_factory=lambda: [1], description="detector class ids kept (1 = person for the OMZ person models)")
+    class_names: list[str] | None = Field(None, description="names of segmentation / classification classes")
+    watch_class: str | None = Field(None, description="classification: emit begin/end events when this class turns on/off")
+    cache_dir: str | None = Field(None, description="compiled-model cache; default ~/.cache/edgewatch/ov")
+    reid: ReidConfig | None = Field(None, description="re-identification; null = off")
+
+
+class TrackerConfig(_Section):
+    low_threshold: float = Field(0.1, ge=0, le=1, description="detections between this and model.threshold only continue existing tracks (ByteTrack)")
+    match_iou: float = Field(0.2, gt=0, le=1, description="minimum IoU for a detection to continue a track")
+    min_hits: int = Field(3, ge=1, description="frames a track must be seen before it counts as a person")
+    max_lost_s: float = Field(3.0, gt=0, description="a person unseen this long has left")
+    edge_margin: float = Field(0.04, ge=0, lt=0.5, description="share of width/height near a border that counts as that side")
+
+
+class LineConfig(_Section):
+    name: str
+    points: list[tuple[float, float]] = Field(description="two [x, y] points in frame pixels; 'in' = crossing to the left of A->B")
+
+    @field_validator("points")
+    @classmethod
+    def _two_points(cls, v: list[tuple[float, float]]) -> list[tuple[float, float]]:
+        if len(v) != 2:
+            raise ValueError("a line needs exactly two points")
+        return v
+
+
+class ZoneConfig(_Section):
+    name: str
+    polygon: list[tuple[float, float]] = Field(description="three or more [x, y] points in frame pixels")
+
+    @field_validator("polygon")
+    @classmethod
+    def _three_points(cls, v: list[tuple[float, float]]) -> list[tuple[float, float]]:
+        if len(v) < 3:
+            raise ValueError("a zone needs at least three points")
+        return v
+
+
+class AlertConfig(_Section):
+    max_people: int | None = Field(None, ge=0, description="alert when more than this many people are in frame")
+    max_dwell_s: float | None = Field(None, gt=0, description="alert when someone stays longer than this (frame or zone)")
+
+
+class TlsConfig(_Section):
+    ca: str | None = Field(None, description="CA certificate file that signed the broker's certificate")
+    cert: str | None = Field(None, description="client certificate (mutual TLS)")
+    key: str | None = Field(None, description="client key (mutual TLS)")
+    insecure: bool = Field(False, description="skip hostname check (testing only)")
+
+
+class MqttConfig(_Section):
+    host: str | None = Field(None, description="broker host; null = publish nothing")
+    port: int = Field(1883, ge=1, le=65535)
+    username: str | None = None
+    password: str | None = None
+    tls: TlsConfig | None = None
+    topic_prefix: str = Field("edgewatch", description="root of the topic tree")
+    client_id: str | None = Field(None, description="default edgewatch-<camera>")
+    state_hz: float = Field(4.0, gt=0, le=30, description="most live-state messages a second")
+    perf_interval_s: float = Field(2.0, gt=0, description="seconds between performance messages")
+    outbox: str | None = Field(None, description="file keeping undelivered events across runs; default ~/.local/state/edgewatch/outbox-<camera>.sqlite")
+    drain_timeout_s: float = Field(10.0, ge=0, description="at the end of a file, wait this long for queued messages")
+
+
+class VideoConfig(_Section):
+    output: str | None = Field(None, description="file (.mp4/.jpg), URL (rtsp://, rtmp://, srt://, udp://) for FFmpeg, or '-' for raw frames on stdout")
+    policy: Literal["always", "on-event", "off"] = Field("always", description="stream always, only while people are present (+ tail), or never")
+    tail_s: float = Field(5.0, ge=0, description="keep streaming this long after the last person left")
+    bitrate: str = Field("800k", description="H.264 bitrate for FFmpeg outputs")
+    show: bool = Field(False, description="show a window (desktop use)")
+
+
+class Config(_Section):
+    camera: str = Field("cam1", pattern=r"^[A-Za-z0-9_-]{1,64}$", description="camera id, used in MQTT topics")
+    source: SourceConfig = SourceConfig()
+    model: ModelConfig = ModelConfig()
+    tracker: TrackerConfig = TrackerConfig()
+    lines: list[LineConfig] = Field(default_factory=list)
+    zones: list[ZoneConfig] = Field(default_factory=list)
+    alerts: AlertConfig = AlertConfig()
+    mqtt: MqttConfig = MqttConfig()
+    video: VideoConfig = VideoConfig()
+    summary: str | None = Field(None, description="write a JSON summary here at the end of the run")
+    state_file: str | None = Field(None, description="persist the day's totals here so a restart keeps them")
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> "Config":
+        for kind, items in (("lines", self.lines), ("zones", self.zones)):
+            names = [i.name for i in items]
+            dup = {n for n in names if names.count(n) > 1}
+            if dup:
+                raise ValueError(f"{kind}: duplicate name {sorted(dup)[0]!r}")
+        if self.tracker.low_threshold > self.model.threshold:
+            raise ValueError("tracker.low_threshold must not exceed model.threshold")
+        return self
+
+
+def _format_error(err: ValidationError, origin: str) -> str:
+    first = err.errors()[0]
+    key = ".".join(str(p) for p in first["loc"]) or "(top level)"
+    msg = first["msg"]
+    if first["type"] == "extra_forbidden":
+        msg = "unknown key"
+    return f"{origin}: {key}: {msg}"
+
+
+def validate(data: dict[str, Any], origin: str = "config") -> Config:
+    try:
+        return Config.model_validate(data)
+    except ValidationError as err:
+        raise EdgewatchError(_format_error(err, origin)) from None
+
+
+def load_yaml(path: str | os.PathLike[str]) -> dict[str, Any]:
+    p = Path(path)
+    if not p.is_file():
+        raise EdgewatchError(f"config file not found: {p}")
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise EdgewatchError(f"config file {p} is not valid YAML{where}") from None
+    except UnicodeDecodeError:
+        raise EdgewatchError(f"config file {p} is not UTF-8 text") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise EdgewatchError(f"config file {p}: top level must be a mapping of keys")
+    return data
+
+
+def merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """Deep-merge `overrides` (dotted keys allowed, None values skipped) into a copy of `base`."""
+    out: dict[str, Any] = {k: (dict(v) if isinstance(v, dict) else v) for k, v in base.items()}
+    for dotted, value in overrides.items():
+        if value is None:
+            continue
+        node = out
+        parts = dotted.split(".")
+        for part in parts[:-1]:
+            child = node.get(part)
+            if not isinstance(child, dict):
+                child = {} if child is None else child
+                if not isinstance(child, dict):
+                    raise EdgewatchError(f"config: {part}: expected a mapping")
+            node[part] = dict(child)
+            node = node[part]
+        node[parts[-1]] = value
+    return out
+
+
+ENV_KEYS = {
+    "EDGEWATCH_CAMERA": "camera",
+    "EDGEWATCH_INPUT": "source.input",
+    "EDGEWATCH_MODEL": "model.name",
+    "EDGEWATCH_DEVICE": "model.device",
+    "EDGEWATCH_MQTT_HOST": "mqtt.host",
+    "EDGEWATCH_MQTT_PORT": "mqtt.port",
+    "EDGEWATCH_MQTT_USERNAME": "mqtt.username",
+    "EDGEWATCH_MQTT_PASSWORD": "mqtt.password",
+    "EDGEWATCH_VIDEO_OUTPUT": "video.output",
+    "EDGEWATCH_VIDEO_POLICY": "video.policy",
+    "EDGEWATCH_STATE_FILE": "state_file",
+}
+
+
+def from_environment(env: dict[str, str]) -> dict[str, Any]:
+    """Dotted overrides from EDGEWATCH_* variables; *_FILE variants read Docker secrets."""
+    out: dict[str, Any] = {}
+    for var, key in ENV_KEYS.items():
+        if env.get(var):
+            out[key] = env[var]
+        elif env.get(var + "_FILE"):
+            try:
+                out[key] = Path(env[var + "_FILE"]).read_text(encoding="utf-8").strip()
+            except OSError as err:
+                raise EdgewatchError(f"{var}_FILE: cannot read {env[var + '_FILE']}: {err.strerror}") from None
+    return out
+
+
+def check_geometry(cfg: Config, width: int, height: int) -> None:
+    """Lines and zones must lie inside the frame: a typo otherwise counts nothing, silently."""
+    for kind, items, attr in (("lines", cfg.lines, "points"), ("zones", cfg.zones, "polygon")):
+        for i, item in enumerate(items):
+            for x, y in getattr(item, attr):
+                if not (0 <= x <= width and 0 <= y <= height):
+                    raise EdgewatchError(
+                        f"config: {kind}.{i}.{attr}: point ({x:g}, {y:g}) of {item.name!r} is outside the {width}x{height} frame"
+                    )

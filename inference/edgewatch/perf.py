@@ -1,0 +1,73 @@
+"""Performance figures: inference time, throughput, capture->publish latency and bandwidth, over a sliding window."""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+
+import numpy as np
+
+
+class PerfMeter:
+    def __init__(self, window_s: float = 10.0) -> None:
+        self.window_s = window_s
+        self._samples: deque[tuple[float, float, float]] = deque()  # (wall time done, infer ms, latency ms)
+        self._bytes: deque[tuple[float, int, int]] = deque()  # (wall time, mqtt bytes total, video bytes total)
+        self.frames = 0
+        self.started = time.monotonic()
+        self._all_infer: list[float] = []
+
+    def frame(self, infer_ms: float, captured_at: float, now: float | None = None) -> None:
+        now = time.time() if now is None else now
+        self.frames += 1
+        self._samples.append((now, infer_ms, (now - captured_at) * 1000.0))
+        if infer_ms > 0:
+            self._all_infer.append(infer_ms)
+            if len(self._all_infer) > 100_000:  # bounded for month-long runs
+                del self._all_infer[:50_000]
+        while self._samples and now - self._samples[0][0] > self.window_s:
+            self._samples.popleft()
+
+    def traffic(self, mqtt_bytes: int, video_bytes: int, now: float | None = None) -> None:
+        now = time.time() if now is None else now
+        self._bytes.append((now, mqtt_bytes, video_bytes))
+        while len(self._bytes) > 2 and now - self._bytes[0][0] > self.window_s:
+            self._bytes.popleft()
+
+    def report(self) -> dict[str, float]:
+        s = self._samples
+        fps = 0.0
+        if len(s) > 1 and s[-1][0] > s[0][0]:
+            fps = (len(s) - 1) / (s[-1][0] - s[0][0])
+        infer = np.array([x[1] for x in s if x[1] > 0]) if s else np.zeros(0)
+        lat = np.array([x[2] for x in s]) if s else np.zeros(0)
+        mqtt_bps = video_bps = 0.0
+        if len(self._bytes) > 1:
+            (t0, m0, v0), (t1, m1, v1) = self._bytes[0], self._bytes[-1]
+            if t1 > t0:
+                mqtt_bps, video_bps = (m1 - m0) / (t1 - t0), (v1 - v0) / (t1 - t0)
+
+        def pct(a: np.ndarray, q: float) -> float:
+            return round(float(np.percentile(a, q)), 2) if a.size else 0.0
+
+        return {
+            "fps": round(fps, 2),
+            "infer_ms_p50": pct(infer, 50),
+            "infer_ms_p95": pct(infer, 95),
+            "latency_ms_p50": pct(lat, 50),
+            "latency_ms_p95": pct(lat, 95),
+            "mqtt_bps": round(mqtt_bps, 1),
+            "video_bps": round(video_bps, 1),
+            "frames": self.frames,
+        }
+
+    def overall(self) -> dict[str, float]:
+        """Whole-run figures for the summary."""
+        elapsed = time.monotonic() - self.started
+        a = np.array(self._all_infer)
+        return {
+            "fps": round(self.frames / elapsed, 2) if elapsed > 0 else 0.0,
+            "infer_ms_p50": round(float(np.percentile(a, 50)), 2) if a.size else 0.0,
+            "infer_ms_p95": round(float(np.percentile(a, 95)), 2) if a.size else 0.0,
+            "wall_s": round(elapsed, 2),
+        }

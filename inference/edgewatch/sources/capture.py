@@ -1,0 +1,259 @@
+"""Frame sources on top of OpenCV.
+
+A reader thread decodes ahead of inference into a bounded queue, so decoding and inference overlap on
+the two cores. Files are read in full (the queue blocks); live sources and files paced with --realtime
+behave like a camera: when the consumer falls behind the oldest frame is dropped, so video stays live.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from ..config import SourceConfig
+from ..errors import EdgewatchError
+from ..types import Frame, SourceStatus
+from .locate import InputSpec, locate, redact
+
+log = logging.getLogger(__name__)
+_END = object()
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    kind: str
+    uri: str  # passwords redacted
+    width: int
+    height: int
+    fps: float
+    frame_count: int | None  # None for live sources
+
+    @property
+    def live(self) -> bool:
+        return self.kind in ("camera", "stream")
+
+
+def _open_capture(spec: InputSpec) -> cv2.VideoCapture:
+    target = spec.camera_index if spec.camera_index is not None else spec.uri
+    if spec.kind == "stream":
+        # Bounded open/read timeouts so a dead camera cannot hang the worker for minutes.
+        params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, 10000, cv2.CAP_PROP_READ_TIMEOUT_MSEC, 10000]
+        return cv2.VideoCapture(target, cv2.CAP_FFMPEG, params)
+    return cv2.VideoCapture(target)
+
+
+def _read_image(path: str) -> np.ndarray:
+    image = cv2.imread(path, cv2.IMREAD_COLOR)
+    if image is None:
+        raise EdgewatchError(f"cannot decode image (corrupt or not an image): {path}")
+    return image
+
+
+class FrameSource:
+    """Iterate to get `Frame`s and `SourceStatus`es in order; `close()` releases everything."""
+
+    def __init__(self, spec: InputSpec, cfg: SourceConfig) -> None:
+        self.spec = spec
+        self.cfg = cfg
+        self._cap: cv2.VideoCapture | None = None
+        self._first: np.ndarray | None = None
+        self._stop = threading.Event()
+        self._queue: queue.Queue = queue.Queue(maxsize=cfg.queue_size)
+        self._thread: threading.Thread | None = None
+        self.dropped = 0
+        self.ended_early: str | None = None  # set when a file stops before its announced length
+        self.info = self._probe()
+
+    # -- opening -----------------------------------------------------------------------------
+    def _probe(self) -> SourceInfo:
+        spec = self.spec
+        if spec.kind in ("image", "folder"):
+            self._first = _read_image(str(spec.files[0]))
+            h, w = self._first.shape[:2]
+            return SourceInfo(spec.kind, spec.uri, w, h, 1.0, len(spec.files))
+        cap = _open_capture(spec)
+        if not cap.isOpened():
+            cap.release()
+            what = {"video": "cannot open video (corrupt, truncated or not a video)", "camera": "cannot open camera",
+                    "stream": "cannot open stream"}[spec.kind]
+            raise EdgewatchError(f"{what}: {redact(spec.uri)}")
+        ok, first = cap.read()
+        if not ok or first is None:
+            cap.release()
+            raise EdgewatchError(f"no frame could be decoded from {redact(spec.uri)} (corrupt or unsupported)")
+        self._cap, self._first = cap, first
+        fps = cap.get(cv2.CAP_PROP_FPS)
+        if not (0 < fps < 1000):
+            fps = 25.0 if spec.live else 10.0
+        count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) if spec.kind == "video" else None
+        h, w = first.shape[:2]
+        return SourceInfo(spec.kind, redact(spec.uri), w, h, float(fps), count if count and count > 0 else None)
+
+    # -- reading -----------------------------------------------------------------------------
+    def __iter__(self) -> Iterator[Frame | SourceStatus]:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="decode", daemon=True)
+            self._thread.start()
+        while True:
+            item = self._queue.get()
+            if item is _END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+
+    def _put(self, item: object, droppable: bool) -> bool:
+        """Queue an item; False when the source is stopping."""
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.2)
+                return True
+            except queue.Full:
+                if droppable:
+                    try:
+                        self._queue.get_nowait()
+                        self.dropped += 1
+                    except queue.Empty:
+                        pass
+        return False
+
+    def _run(self) -> None:
+        try:
+            if self.spec.kind in ("image", "folder"):
+                self._run_images()
+            elif self.spec.live:
+                self._run_live()
+            else:
+                self._run_file()
+        except BaseException as err:  # hand the failure to the consuming thread
+            self._put(err, droppable=False)
+        finally:
+            if self._cap is not None:
+                self._cap.release()
+            self._put_end()
+
+    def _put_end(self) -> None:
+        try:
+            self._queue.put(_END, timeout=1.0)
+        except queue.Full:
+            try:
+                self._queue.get_nowait()
+            except queue.Empty:
+                pass
+            self._queue.put_nowait(_END)
+
+    def _run_images(self) -> None:
+        while True:
+            for i, path in enumerate(self.spec.files):
+                image = self._first if (i == 0 and self._first is not None) else None
+                self._first = None
+                if image is None:
+                    try:
+                        image = _read_image(str(path))
+                    except EdgewatchError as err:
+                        log.warning("%s: skipped", err)
+                        continue
+                if not self._put(Frame(i, float(i), time.time(), image), droppable=False):
+                    return
+            if not (self.cfg.loop and self.spec.kind == "folder"):
+                return
+
+    def _run_file(self) -> None:
+        assert self._cap is not None
+        fps = self.info.fps
+        pace = self.cfg.realtime
+        index, offset_s, start = 0, 0.0, time.monotonic()
+        frame = self._first
+        self._first = None
+        while not self._stop.is_set():
+            if frame is None:
+                ok, frame = self._cap.read()
+                if not ok or frame is None:
+                    frame = None
+                    expected = self.info.frame_count
+                    read_in_pass = index - round(offset_s * fps)
+                    if expected and read_in_pass < expected - 1 and not self.cfg.loop:
+                        self.ended_early = f"video ended after {read_in_pass} of {expected} frames (truncated?)"
+                    if not self.cfg.loop or read_in_pass == 0:
+                        return
+                    # Loop: keep the clock running so tracks and durations stay continuous.
+                    offset_s = index / fps
+                    self._cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
+                    continue
+            video_s = index / fps
+            if pace:
+                delay = start + video_s - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+            if not self._put(Frame(index, video_s, time.time(), frame), droppable=pace):
+                return
+            index += 1
+            frame = None
+
+    def _run_live(self) -> None:
+        cfg = self.cfg.reconnect
+        start = time.monotonic()
+        index = 0
+        frame = self._first
+        self._first = None
+        lost_since: float | None = None
+        delay = cfg.initial_s
+        while not self._stop.is_set():
+            if frame is None and self._cap is not None:
+                ok, frame = self._cap.read()
+                if not ok:
+                    frame = None
+            if frame is not None:
+                if lost_since is not None:
+                    self._put(SourceStatus("restored", f"reopened after {time.monotonic() - lost_since:.1f} s",
+                                           time.monotonic() - start), droppable=False)
+                    lost_since, delay = None, cfg.initial_s
+                self._put(Frame(index, time.monotonic() - start, time.time(), frame), droppable=True)
+                index += 1
+                frame = None
+                continue
+            # The stream dropped: keep counting state, reopen with bounded exponential back-off.
+            now = time.monotonic()
+            if lost_since is None:
+                lost_since = now
+                self._put(SourceStatus("lost", f"no frames from {self.info.uri}", now - start), droppable=False)
+            if cfg.give_up_s is not None and now - lost_since > cfg.give_up_s:
+                raise EdgewatchError(f"source lost for more than {cfg.give_up_s:g} s: {self.info.uri}")
+            if self._cap is not None:
+                self._cap.release()
+                self._cap = None
+            log.warning("source lost; reopening %s in %.1f s", self.info.uri, delay)
+            if self._stop.wait(delay):
+                return
+            delay = min(delay * 2, cfg.max_s)
+            cap = _open_capture(self.spec)
+            if cap.isOpened():
+                self._cap = cap
+            else:
+                cap.release()
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            # Drain so the reader is not stuck on a full queue, then wait for it to release the capture.
+            while self._thread.is_alive():
+                try:
+                    self._queue.get(timeout=0.1)
+                except queue.Empty:
+                    pass
+            self._thread.join(timeout=5)
+        elif self._cap is not None:
+            self._cap.release()
+            self._cap = None
+
+
+def open_source(cfg: SourceConfig) -> FrameSource:
+    """Locate and open the input; raises EdgewatchError with a one-line cause."""
+    return FrameSource(locate(cfg.input), cfg)

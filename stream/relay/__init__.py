@@ -1,0 +1,1 @@
+"""Edgewatch video relay: one publisher per camera in, HLS + live fMP4 (WebSocket/HTTP) + RTSP out."""

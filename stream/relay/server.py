@@ -1,0 +1,160 @@
+"""HTTP side of the relay: ingest, live fMP4 (WebSocket and HTTP), HLS files, health and stats."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+from pathlib import Path
+
+from aiohttp import WSMsgType, web
+
+from .channel import Channel, FanoutOptions
+
+log = logging.getLogger("relay")
+
+CAMERA = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+HLS_FILE = re.compile(r"^(index\.m3u8|s\d+_\d+\.ts)$")
+WWW = Path(__file__).resolve().parent.parent / "www"
+
+CHANNELS = web.AppKey("channels", dict)
+SETTINGS = web.AppKey("settings", dict)
+
+
+def _channel(request: web.Request) -> Channel:
+    cam = request.match_info["cam"]
+    if not CAMERA.match(cam):
+        raise web.HTTPBadRequest(text=f"bad camera id {cam!r}: use 1-64 of A-Z a-z 0-9 _ -\n")
+    channels: dict[str, Channel] = request.app[CHANNELS]
+    ch = channels.get(cam)
+    if ch is None:
+        s = request.app[SETTINGS]
+        ch = channels[cam] = Channel(cam, s["hls_root"] / cam, s["fanout"])
+    return ch
+
+
+async def ingest(request: web.Request) -> web.Response:
+    """The publisher: `ffmpeg ... -f mpegts http://relay:8888/ingest/<cam>` (chunked POST)."""
+    ch = _channel(request)
+    log.info("%s: publisher from %s", ch.name, request.remote)
+    await ch.publish(request.content.iter_any())
+    if not request.content.at_eof() and request.transport is not None:
+        # Replaced by a newer publisher, or shutting down: hang up rather than let aiohttp
+        # keep reading ("lingering close") the rest of an endless upload.
+        request.transport.close()
+    return web.Response(text="ended\n")
+
+
+async def live_ws(request: web.Request) -> web.StreamResponse:
+    """fMP4 over WebSocket: one binary message for the init segment, then one per frame."""
+    ch = _channel(request)
+    ws = web.WebSocketResponse(heartbeat=10, max_msg_size=1 << 16)
+    await ws.prepare(request)
+    # Waits for a publisher while the socket is open, so a viewer can connect first.
+    s = await ch.wait_session(float(request.query.get("wait", 3600)))
+    if s is None:
+        await ws.close(code=1013, message=b"no publisher")
+        return ws
+    reader = asyncio.create_task(_drain(ws))
+    try:
+        async for data in ch.watch(s):
+            if reader.done():
+                break
+            await ws.send_bytes(data)
+    except ConnectionError:
+        pass
+    finally:
+        reader.cancel()
+        # 1012 "service restart": the publisher is gone or replaced; the player reconnects.
+        await ws.close(code=1012, message=b"stream ended")
+    return ws
+
+
+async def _drain(ws: web.WebSocketResponse) -> None:
+    async for msg in ws:  # viewers send nothing we need; this notices their close
+        if msg.type in (WSMsgType.CLOSE, WSMsgType.ERROR):
+            return
+
+
+async def live_mp4(request: web.Request) -> web.StreamResponse:
+    """The same fMP4 as one endless HTTP response (for fetch()+MSE, VLC, the RTSP packager)."""
+    ch = _channel(request)
+    s = await ch.wait_session(float(request.query.get("wait", 0)))
+    if s is None:
+        raise web.HTTPServiceUnavailable(text=f"no publisher on camera {ch.name}\n", headers={"Retry-After": "1"})
+    resp = web.StreamResponse(headers={"Content-Type": "video/mp4", "Cache-Control": "no-store"})
+    await resp.prepare(request)
+    try:
+        async for data in ch.watch(s):
+            await resp.write(data)
+    except ConnectionError:
+        pass
+    return resp
+
+
+async def hls(request: web.Request) -> web.StreamResponse:
+    ch = _channel(request)
+    name = request.match_info["file"]
+    if not HLS_FILE.match(name):
+        raise web.HTTPNotFound()
+    path = ch.hls_dir / name
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise web.HTTPNotFound(text=f"{name}: not (yet) there; is the publisher running?\n") from None
+    ch.counters.bytes_hls += size
+    playlist = name.endswith(".m3u8")
+    return web.FileResponse(path, headers={
+        "Content-Type": "application/vnd.apple.mpegurl" if playlist else "video/mp2t",
+        # The playlist changes every segment; segments never change.
+        "Cache-Control": "no-cache" if playlist else "max-age=60",
+    })
+
+
+def _status(app: web.Application) -> dict:
+    rtsp = app[SETTINGS].get("rtsp")
+    return {
+        "time": time.time(),
+        "rtsp": None if rtsp is None else {"port": rtsp.port, "running": rtsp.running},
+        "cameras": {
+            name: {"live": ch.live, **vars(ch.counters)} for name, ch in app[CHANNELS].items()
+        },
+    }
+
+
+async def healthz(request: web.Request) -> web.Response:
+    st = _status(request.app)
+    ok = st["rtsp"] is None or st["rtsp"]["running"]
+    return web.json_response(st, status=200 if ok else 503)
+
+
+async def static(request: web.Request) -> web.FileResponse:
+    name = request.match_info.get("file") or "index.html"
+    if name not in ("index.html", "player.js", "bench.html"):
+        raise web.HTTPNotFound()
+    return web.FileResponse(WWW / name, headers={"Cache-Control": "no-cache"})
+
+
+def make_app(hls_root: Path, fanout: FanoutOptions, rtsp=None) -> web.Application:
+    app = web.Application()
+    app[CHANNELS] = {}
+    app[SETTINGS] = {"hls_root": hls_root, "fanout": fanout, "rtsp": rtsp}
+    app.router.add_route("POST", "/ingest/{cam}", ingest)
+    app.router.add_route("PUT", "/ingest/{cam}", ingest)
+    app.router.add_get("/{cam}/live.ws", live_ws)
+    app.router.add_get("/{cam}/live.mp4", live_mp4)
+    app.router.add_get("/{cam}/hls/{file}", hls)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/", static)
+    app.router.add_get("/{file:(index\\.html|player\\.js|bench\\.html)}", static)
+
+    app.on_shutdown.append(close_channels)
+    return app
+
+
+async def close_channels(app: web.Application) -> None:
+    """Stop every pipeline, which ends the long-lived ingest and viewer responses."""
+    await asyncio.gather(*(ch.close() for ch in app[CHANNELS].values()))
+
+

@@ -1,0 +1,68 @@
+"""Counting lines: each crossing counts once, in its direction, whatever the jitter on the line."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from edgewatch.analytics import Analytics
+from edgewatch.analytics.lines import CountingLine
+from edgewatch.config import LineConfig, validate
+from edgewatch.types import Detection, Frame, ModelOutput
+
+W, H = 768, 432
+IMG = np.zeros((H, W, 3), np.uint8)
+DOOR = {"name": "door", "points": [[384, 0], [384, 432]]}  # vertical, A at the top, B at the bottom
+
+
+def feet_box(x: float, y: float = 380.0) -> tuple[float, float, float, float]:
+    """A 60x180 box whose bottom-centre (the point lines use) is (x, y)."""
+    return (x - 30, y - 180, x + 30, y)
+
+
+def run(a: Analytics, xs: list[float]) -> list:
+    return [a.update(ModelOutput(Frame(i, i / 10, 0.0, IMG), 1.0, detections=[Detection(feet_box(x), 0.9)])) for i, x in enumerate(xs)]
+
+
+def jittery_walk(x0: float, x1: float, seed: int) -> list[float]:
+    """Walk from x0 to x1, dawdling on the line at 384 with +-6 px jitter for 2 s."""
+    rng = np.random.default_rng(seed)
+    xs = list(np.linspace(x0, 384, 20))
+    xs += list(384 + rng.uniform(-6, 6, 20))
+    xs += list(np.linspace(384, x1, 20))
+    return [float(x) for x in xs]
+
+
+def test_left_of_a_to_b_is_in() -> None:
+    # A->B points down the screen; its left (as seen on screen) is the right half of the frame.
+    line = CountingLine(LineConfig(**DOOR), band=5)
+    assert line.update(7, (300, 200), 0.0) is None
+    ev = line.update(7, (460, 200), 0.1)
+    assert ev is not None and ev.data == {"track_id": 7, "line": "door", "direction": "in"}
+    assert line.update(7, (300, 200), 0.2).data["direction"] == "out"
+
+
+def test_crossing_both_ways_with_jitter_counts_once_each() -> None:
+    a = Analytics(validate({"lines": [DOOR]}), (W, H))
+    facts = run(a, jittery_walk(150, 620, seed=1) + jittery_walk(620, 150, seed=2))
+    crossings = [e.data for f in facts for e in f.events if e.type == "line_cross"]
+    assert crossings == [{"track_id": 1, "line": "door", "direction": "in"},
+                         {"track_id": 1, "line": "door", "direction": "out"}]
+    assert (facts[-1].lines[0].in_count, facts[-1].lines[0].out_count) == (1, 1)
+    assert a.summary()["lines"] == {"door": {"in": 1, "out": 1}}
+
+
+def test_passing_beyond_the_segment_does_not_count() -> None:
+    short = {"name": "gate", "points": [[384, 0], [384, 200]]}  # feet walk at y=380, below B
+    a = Analytics(validate({"lines": [short]}), (W, H))
+    facts = run(a, [float(x) for x in np.linspace(150, 620, 30)])
+    assert facts[-1].lines[0].in_count == 0 and facts[-1].lines[0].out_count == 0
+
+
+def test_line_uses_the_feet_not_the_centre() -> None:
+    floor_line = {"name": "floor", "points": [[0, 300], [768, 300]]}  # horizontal, at y=300
+    a = Analytics(validate({"lines": [floor_line]}), (W, H))
+    # box centre stays above the line (y 190..290) while the feet go from 280 to 380
+    facts = [a.update(ModelOutput(Frame(i, i / 10, 0.0, IMG), 1.0, detections=[Detection(feet_box(300, y), 0.9)]))
+             for i, y in enumerate(np.linspace(280, 380, 20))]
+    assert facts[-1].lines[0].in_count + facts[-1].lines[0].out_count == 1

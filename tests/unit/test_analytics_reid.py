@@ -1,0 +1,94 @@
+"""Re-identification: someone back within model.reid.max_gap_s keeps their id and is counted once."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from edgewatch.analytics import Analytics
+from edgewatch.analytics.reid import ReidGallery
+from edgewatch.config import ReidConfig, validate
+from edgewatch.types import Detection, Frame, ModelOutput
+
+W, H = 768, 432
+IMG = np.zeros((H, W, 3), np.uint8)
+RNG = np.random.default_rng(7)
+ALICE = RNG.normal(size=256)
+BOB = RNG.normal(size=256)  # independent random 256-d vectors: cosine near 0
+
+
+def noisy(v: np.ndarray) -> np.ndarray:
+    e = v + RNG.normal(scale=0.3, size=v.shape)  # a different view of the same person
+    return e / np.linalg.norm(e)
+
+
+def visit(a: Analytics, who: np.ndarray, t0: float, frames: int = 20) -> list:
+    """Someone stands mid-frame for `frames` frames at 10 fps, then nothing for 4 s (> max_lost_s)."""
+    facts = []
+    for i in range(frames + 40):
+        t = t0 + i / 10
+        dets = [Detection((350, 120, 410, 320), 0.9)] if i < frames else []
+        embs = [noisy(who)] if dets else []
+        facts.append(a.update(ModelOutput(Frame(i, t, 0.0, IMG), 1.0, detections=dets, embeddings=embs)))
+    return facts
+
+
+def config(reid: bool, max_gap_s: float = 30.0):
+    data = {"tracker": {"max_lost_s": 3.0}}
+    if reid:
+        data["model"] = {"reid": {"max_gap_s": max_gap_s, "threshold": 0.6}}
+    return validate(data)
+
+
+def test_leaving_and_coming_back_counts_twice_without_reid() -> None:
+    a = Analytics(config(reid=False), (W, H))
+    visit(a, ALICE, 0.0)
+    facts = visit(a, ALICE, 10.0)
+    assert facts[-1].total == 2
+    assert [t["id"] for t in a.summary()["tracks"]] == [1, 2]
+
+
+def test_leaving_and_coming_back_counts_once_with_reid() -> None:
+    a = Analytics(config(reid=True), (W, H))
+    visit(a, ALICE, 0.0)
+    facts = visit(a, ALICE, 10.0)
+    assert facts[-1].total == 1
+    enters = [e.data["track_id"] for f in facts for e in f.events if e.type == "person_enter"]
+    assert enters == [1]  # the returning person got id 1 back
+    s = a.summary()
+    assert [t["id"] for t in s["tracks"]] == [1]
+    assert s["tracks"][0]["exit_s"] == pytest.approx(11.9)  # closed again at the second departure
+
+
+def test_someone_else_gets_a_new_id_with_reid() -> None:
+    a = Analytics(config(reid=True), (W, H))
+    visit(a, ALICE, 0.0)
+    facts = visit(a, BOB, 10.0)
+    assert facts[-1].total == 2
+
+
+def test_coming_back_after_max_gap_counts_again() -> None:
+    a = Analytics(config(reid=True, max_gap_s=5.0), (W, H))
+    visit(a, ALICE, 0.0)  # last seen at 1.9 s
+    facts = visit(a, ALICE, 10.0)  # back 8 s later
+    assert facts[-1].total == 2
+
+
+def test_gallery_picks_best_match_and_forgets_it() -> None:
+    g = ReidGallery(ReidConfig(max_gap_s=10.0, threshold=0.6))
+    g.add(1, ALICE, left_s=0.0)
+    g.add(2, BOB, left_s=1.0)
+    g.add(3, None, left_s=1.0)  # no embedding: cannot be recognised
+    assert len(g) == 2
+    assert g.match(noisy(BOB), now_s=5.0) == 2
+    assert g.match(noisy(BOB), now_s=5.0) is None  # taken: one person cannot come back twice
+    assert g.match(noisy(ALICE), now_s=10.5) is None  # too late
+    assert len(g) == 0
+
+
+def test_embedding_count_must_match_detections() -> None:
+    from edgewatch.errors import EdgewatchError
+
+    a = Analytics(config(reid=True), (W, H))
+    with pytest.raises(EdgewatchError, match="2 re-id embeddings for 1 detections"):
+        a.update(ModelOutput(Frame(0, 0.0, 0.0, IMG), 1.0, detections=[Detection((0, 0, 10, 10), 0.9)], embeddings=[ALICE, BOB]))

@@ -1,0 +1,154 @@
+'use strict';
+// Builds the UI service from its parts and runs its timers; main.js only adds process concerns.
+
+const path = require('node:path');
+const { Auth } = require('./auth');
+const { LiveState } = require('./livestate');
+const { MqttBridge } = require('./mqttbridge');
+const { resolvePassword } = require('./password');
+const { createServer } = require('./routes');
+const { SseHub } = require('./sse');
+const { StaticFiles } = require('./staticfiles');
+const { Store } = require('./store');
+const { StreamProxy } = require('./streamproxy');
+
+const PUBLIC_DIR = path.join(__dirname, '..', 'public');
+
+/** Bytes per second from a growing counter, sampled by the health timer. */
+class RateMeter {
+  constructor(read) {
+    this.read = read;
+    this.last = read();
+    this.lastT = Date.now();
+    this.bps = 0;
+  }
+
+  sample() {
+    const v = this.read();
+    const t = Date.now();
+    if (t > this.lastT) this.bps = ((v - this.last) * 1000) / (t - this.lastT);
+    this.last = v;
+    this.lastT = t;
+    return this.bps;
+  }
+}
+
+class UiApp {
+  /** @param {object} cfg from loadConfig  @param {object} logger from createLogger */
+  constructor(cfg, logger) {
+    this.cfg = cfg;
+    this.logger = logger;
+    this.timers = [];
+  }
+
+  async start() {
+    const { cfg, logger } = this;
+    const { password, source } = resolvePassword(cfg.password, cfg.dataDir, logger);
+    if (source !== 'generated') logger.info(`UI password from ${source === 'config' ? 'EDGEWATCH_UI_PASSWORD(_FILE)' : `${cfg.dataDir}/ui-password`}`);
+    this.auth = new Auth(password, { secureCookie: cfg.secureCookie });
+    this.store = await Store.open(cfg.dataDir, { logger, retentionDays: cfg.retentionDays });
+    this.live = new LiveState();
+    this.hub = new SseHub({ logger });
+    this.proxy = new StreamProxy(cfg.stream.url, { logger });
+    this.bridge = new MqttBridge(cfg.mqtt, (camera, kind, value) => this._onMessage(camera, kind, value), {
+      logger, onConnectionChange: () => this.hub.broadcast('health', this.health()),
+    });
+    this.mqttRate = new RateMeter(() => this.bridge.stats.bytes);
+    this.videoRate = new RateMeter(() => this.proxy.bytes);
+
+    const files = new StaticFiles(PUBLIC_DIR, {
+      '/vendor/hls.min.js': require.resolve('hls.js/dist/hls.min.js'),
+    });
+    this.server = createServer({
+      auth: this.auth, live: this.live, store: this.store, hub: this.hub, proxy: this.proxy, files,
+      health: () => this.health(), clientConfig: this.clientConfig(), logger,
+    });
+
+    this.bridge.start();
+    this._every(2000, () => {
+      this.mqttRate.sample();
+      this.videoRate.sample();
+      this.hub.broadcast('health', this.health());
+    });
+    this._every(cfg.stream.probeIntervalMs, () => this.proxy.probe(cfg.stream.probePath));
+    this.proxy.probe(cfg.stream.probePath);
+    this._every(cfg.flushIntervalMs, () => this._flush());
+    this._every(3600e3, () => this.store.prune());
+
+    await new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(cfg.port, cfg.host, resolve);
+    });
+    const addr = this.server.address();
+    logger.info(`listening on http://${addr.address}:${addr.port}`);
+    return addr;
+  }
+
+  _every(ms, fn) {
+    const t = setInterval(() => {
+      try {
+        fn();
+      } catch (err) {
+        this.logger.error(`timer: ${err.stack || err.message}`);
+      }
+    }, ms);
+    t.unref();
+    this.timers.push(t);
+  }
+
+  _flush() {
+    try {
+      this.store.flush();
+    } catch (err) {
+      // A full or read-only volume must not stop the live view; the next flush retries.
+      this.logger.warnLimited('flush', `cannot write history to ${this.cfg.dataDir}: ${err.message}`);
+    }
+  }
+
+  _onMessage(camera, kind, value) {
+    if (kind === 'events') {
+      if (this.store.addEvent(value)) this.hub.broadcast('event', value);
+      return;
+    }
+    if (!this.live.apply(camera, kind, value)) {
+      this.logger.warnLimited('camera-cap', `ignoring camera ${camera}: too many cameras`);
+      return;
+    }
+    if (kind === 'state') this.store.recordSample(camera, Date.now(), value.in_frame, value.total);
+    this.hub.broadcast(kind, { camera, value, worker: this.live.workerHealth(camera) });
+  }
+
+  /** Health of the three parts the page shows, plus measured bandwidths. */
+  health() {
+    const workers = {};
+    for (const id of this.live.cameraIds()) workers[id] = this.live.workerHealth(id);
+    return {
+      server_ts: Date.now() / 1000,
+      broker: { connected: this.bridge.connected, since: this.bridge.since, error: this.bridge.connected ? null : this.bridge.lastError },
+      stream: this.proxy.health,
+      workers,
+      mqtt_in_bps: Math.round(this.mqttRate.bps),
+      video_out_bps: Math.round(this.videoRate.bps),
+      mqtt_dropped: this.bridge.stats.dropped,
+      sse_clients: this.hub.clients.size,
+    };
+  }
+
+  clientConfig() {
+    return { stream_base: '/stream/', hls_path: this.cfg.stream.hlsPath, live_path: this.cfg.stream.livePath };
+  }
+
+  async stop() {
+    for (const t of this.timers) clearInterval(t);
+    this.hub.close();
+    await this.bridge.stop();
+    await new Promise((r) => {
+      this.server.close(() => r());
+      this.server.closeAllConnections?.();
+    });
+    this.proxy.close();
+    this.store.close();
+  }
+}
+
+module.exports = { UiApp };

@@ -1,0 +1,85 @@
+'use strict';
+// Latest message of each kind per camera, plus a 10-minute series of people-in-frame for the chart.
+
+const SERIES_SECONDS = 600;
+
+class LiveState {
+  /**
+   * @param {{maxCameras?: number, now?: () => number}} opts
+   */
+  constructor({ maxCameras = 64, now = Date.now } = {}) {
+    this.maxCameras = maxCameras;
+    this.now = now;
+    this.cameras = new Map();
+  }
+
+  _camera(id) {
+    let cam = this.cameras.get(id);
+    if (!cam) {
+      // A hostile publisher inventing camera ids must not grow memory without bound.
+      if (this.cameras.size >= this.maxCameras) return null;
+      cam = { camera: id, status: null, state: null, perf: null, segmentation: null, seen: {}, series: [] };
+      this.cameras.set(id, cam);
+    }
+    return cam;
+  }
+
+  /**
+   * Records a validated message. Returns false when the camera cap refused it.
+   * @param {string} camera
+   * @param {'status'|'state'|'perf'|'segmentation'} kind
+   * @param {object} value
+   */
+  apply(camera, kind, value) {
+    const cam = this._camera(camera);
+    if (!cam) return false;
+    const t = this.now();
+    cam[kind] = value;
+    cam.seen[kind] = t;
+    if (kind === 'state') this._addSample(cam, t, value.in_frame);
+    return true;
+  }
+
+  _addSample(cam, tMs, inFrame) {
+    const sec = Math.floor(tMs / 1000);
+    const last = cam.series[cam.series.length - 1];
+    // One point per second holding the peak, so a 4 Hz state stream gives 600 points per 10 min.
+    if (last && last[0] === sec) last[1] = Math.max(last[1], inFrame);
+    else cam.series.push([sec, inFrame]);
+    const oldest = sec - SERIES_SECONDS;
+    let drop = 0;
+    while (drop < cam.series.length && cam.series[drop][0] <= oldest) drop += 1;
+    if (drop) cam.series.splice(0, drop);
+  }
+
+  /** Worker health from status + freshness: online, offline, stale (online but silent) or unknown. */
+  workerHealth(camera, staleMs = 10000) {
+    const cam = this.cameras.get(camera);
+    if (!cam || !cam.status) return { state: 'unknown', age_s: null };
+    const lastSeen = Math.max(cam.seen.state || 0, cam.seen.perf || 0, cam.seen.status || 0);
+    const age = this.now() - lastSeen;
+    let state = cam.status.state;
+    if (state === 'online' && age > staleMs) state = 'stale';
+    return { state, age_s: Math.round(age / 100) / 10 };
+  }
+
+  cameraIds() {
+    return [...this.cameras.keys()].sort();
+  }
+
+  /** Plain JSON copy for the API and the SSE snapshot. */
+  snapshot() {
+    const out = {};
+    for (const id of this.cameraIds()) {
+      const c = this.cameras.get(id);
+      out[id] = {
+        status: c.status, state: c.state, perf: c.perf, segmentation: c.segmentation,
+        series: c.series.map((p) => [p[0], p[1]]),
+        worker: this.workerHealth(id),
+      };
+    }
+    return out;
+  }
+}
+
+module.exports = { LiveState, SERIES_SECONDS };

@@ -1,0 +1,212 @@
+'use strict';
+// The HTTP surface: login, the page, the JSON/CSV/SSE API and the video proxy. Everything except
+// /login, its stylesheet and /healthz needs a session.
+
+const http = require('node:http');
+const csv = require('./csv');
+
+const SECURITY_HEADERS = {
+  'Content-Security-Policy': "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    + "media-src 'self' blob:; connect-src 'self'; worker-src 'self' blob:; object-src 'none'; base-uri 'none'; "
+    + "form-action 'self'; frame-ancestors 'none'",
+  'X-Content-Type-Options': 'nosniff',
+  'X-Frame-Options': 'DENY',
+  'Referrer-Policy': 'no-referrer',
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Resource-Policy': 'same-origin',
+  'Permissions-Policy': 'camera=(), microphone=(), geolocation=()',
+};
+const PUBLIC_PATHS = new Set(['/login', '/login.html', '/login.js', '/style.css', '/healthz', '/favicon.svg']);
+const MAX_BODY = 4096;
+const STREAM_PATH_RE = /^[A-Za-z0-9_.\-/]*$/;
+
+function sendJson(res, status, body) {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' });
+  res.end(text);
+}
+
+function sendText(res, status, text, extra = {}) {
+  res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store', ...extra });
+  res.end(`${text}\n`);
+}
+
+/** Reads a small request body; rejects (413) past MAX_BODY without buffering the rest. */
+function readBody(req, res) {
+  return new Promise((resolve) => {
+    const declared = Number(req.headers['content-length'] || 0);
+    if (declared > MAX_BODY) {
+      sendText(res, 413, 'request body too large', { Connection: 'close' });
+      req.destroy();
+      return resolve(null);
+    }
+    const chunks = [];
+    let size = 0;
+    req.on('data', (c) => {
+      size += c.length;
+      if (size > MAX_BODY) {
+        if (!res.headersSent) sendText(res, 413, 'request body too large', { Connection: 'close' });
+        req.destroy();
+        resolve(null);
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => resolve(size > MAX_BODY ? null : Buffer.concat(chunks).toString('utf8')));
+    req.on('error', () => resolve(null));
+  });
+}
+
+function intParam(params, name, dflt, min, max) {
+  const raw = params.get(name);
+  if (raw === null || raw === '') return dflt;
+  const v = Number(raw);
+  return Number.isFinite(v) ? Math.max(min, Math.min(max, Math.trunc(v))) : dflt;
+}
+
+/**
+ * @param {object} deps {auth, live, store, hub, proxy, files, health: () => object, clientConfig: object, logger}
+ * @returns {http.Server}
+ */
+function createServer(deps) {
+  const { auth, live, store, hub, proxy, files, health, clientConfig, logger } = deps;
+
+  async function handleLogin(req, res) {
+    const body = await readBody(req, res);
+    if (body === null) return;
+    const ctype = (req.headers['content-type'] || '').split(';')[0].trim();
+    let attempt;
+    if (ctype === 'application/json') {
+      try { attempt = JSON.parse(body).password; } catch { attempt = undefined; }
+    } else {
+      attempt = new URLSearchParams(body).get('password');
+    }
+    const { token, busy } = await auth.login(req.socket.remoteAddress || '?', attempt);
+    const wantsJson = ctype === 'application/json';
+    if (busy) return sendText(res, 429, 'one login attempt at a time', { 'Retry-After': '2' });
+    if (!token) {
+      logger.warnLimited('login-fail', `failed UI login from ${req.socket.remoteAddress}`);
+      if (wantsJson) return sendJson(res, 401, { error: 'wrong password' });
+      res.writeHead(303, { Location: '/login?failed=1', 'Cache-Control': 'no-store' });
+      return res.end();
+    }
+    const headers = { 'Set-Cookie': auth.sessionCookie(token), 'Cache-Control': 'no-store' };
+    if (wantsJson) {
+      res.writeHead(200, { ...headers, 'Content-Type': 'application/json' });
+      return res.end('{"ok":true}');
+    }
+    res.writeHead(303, { ...headers, Location: '/' });
+    return res.end();
+  }
+
+  function handleApi(req, res, url) {
+    const p = url.searchParams;
+    const camera = p.get('camera') || null;
+    switch (url.pathname) {
+      case '/api/state':
+        return sendJson(res, 200, { cameras: live.snapshot(), health: health() });
+      case '/api/config':
+        return sendJson(res, 200, clientConfig);
+      case '/api/events':
+        return sendJson(res, 200, {
+          events: store.listEvents({ camera, limit: intParam(p, 'limit', 200, 1, 5000), beforeTs: p.has('before') ? Number(p.get('before')) || null : null }),
+          total: store.countEvents(),
+        });
+      case '/api/counts': {
+        const minutes = intParam(p, 'minutes', 60, 1, 60 * 24 * 31);
+        const sinceMinute = Math.floor(Date.now() / 60000) - minutes + 1;
+        return sendJson(res, 200, { counts: store.minuteCounts({ camera, sinceMinute }) });
+      }
+      case '/api/events.csv': {
+        const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+        res.writeHead(200, {
+          'Content-Type': 'text/csv; charset=utf-8', 'Cache-Control': 'no-store',
+          'Content-Disposition': `attachment; filename="edgewatch-events-${stamp}.csv"`,
+        });
+        let chunk = csv.header();
+        store.forEachEvent({ camera }, (ev) => {
+          chunk += csv.row(ev);
+          if (chunk.length > 64 * 1024) { res.write(chunk); chunk = ''; }
+        });
+        return res.end(chunk);
+      }
+      case '/api/live':
+        return hub.add(req, res, [['snapshot', { cameras: live.snapshot(), health: health() }]]);
+      default:
+        return sendJson(res, 404, { error: 'no such API' });
+    }
+  }
+
+  async function route(req, res) {
+    for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
+    let url;
+    try {
+      url = new URL(req.url, 'http://ui.local');
+      decodeURIComponent(url.pathname);
+    } catch {
+      return sendText(res, 400, 'bad request');
+    }
+    const { pathname } = url;
+    if (pathname === '/healthz') return sendText(res, 200, 'ok');
+
+    if (req.method === 'POST') {
+      if (pathname === '/login') return handleLogin(req, res);
+      if (pathname === '/logout') {
+        auth.logout(req);
+        res.writeHead(303, { 'Set-Cookie': auth.clearCookie(), Location: '/login' });
+        return res.end();
+      }
+      return sendText(res, 405, 'method not allowed', { Allow: 'GET, HEAD' });
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') return sendText(res, 405, 'method not allowed', { Allow: 'GET, HEAD, POST' });
+    if (Number(req.headers['content-length'] || 0) > 0) return sendText(res, 413, 'GET with a body', { Connection: 'close' });
+
+    if (PUBLIC_PATHS.has(pathname)) {
+      const file = pathname === '/login' ? '/login.html' : pathname;
+      if (files.serve(req, res, file)) return undefined;
+      return sendText(res, 404, 'not found');
+    }
+    if (!auth.isAuthenticated(req)) {
+      if (pathname.startsWith('/api/') || pathname.startsWith('/stream/')) return sendJson(res, 401, { error: 'login required' });
+      res.writeHead(303, { Location: '/login', 'Cache-Control': 'no-store' });
+      return res.end();
+    }
+    if (pathname.startsWith('/api/')) return handleApi(req, res, url);
+    if (pathname.startsWith('/stream/')) {
+      const sub = pathname.slice('/stream/'.length);
+      if (!STREAM_PATH_RE.test(sub) || sub.split('/').includes('..')) return sendText(res, 400, 'bad stream path');
+      return proxy.handle(req, res, sub + url.search);
+    }
+    const file = pathname === '/' ? '/index.html' : pathname;
+    if (files.serve(req, res, file)) return undefined;
+    return sendText(res, 404, 'not found');
+  }
+
+  const server = http.createServer({ requestTimeout: 30000, headersTimeout: 10000, maxHeaderSize: 16384 }, (req, res) => {
+    route(req, res).catch((err) => {
+      logger.error(`${req.method} ${req.url}: ${err.stack || err.message}`);
+      if (!res.headersSent) sendText(res, 500, 'internal error');
+      else res.destroy();
+    });
+  });
+  // Long-lived responses (SSE, live video) must outlive requestTimeout, which only covers receiving the request.
+  server.on('upgrade', (req, socket, head) => {
+    const url = new URL(req.url, 'http://ui.local');
+    const sub = url.pathname.startsWith('/stream/') ? url.pathname.slice('/stream/'.length) : null;
+    if (sub === null || !STREAM_PATH_RE.test(sub) || sub.split('/').includes('..')) {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    if (!auth.isAuthenticated(req)) {
+      socket.end('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    proxy.upgrade(req, socket, head, sub + url.search);
+  });
+  server.on('clientError', (err, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+  });
+  return server;
+}
+
+module.exports = { createServer, SECURITY_HEADERS, MAX_BODY };
