@@ -139,18 +139,15 @@ class Channel:
             self._changed.notify_all()
         log.info("%s: session %d started", self.name, sid)
         reader = asyncio.create_task(self._read_fragments(session))
+        pump = asyncio.create_task(self._pump(chunks, proc))
+        ended = asyncio.create_task(session.ended.wait())
         try:
-            assert proc.stdin is not None
-            async for chunk in chunks:
-                # Writing to a stopped FFmpeg does not raise in asyncio: look before writing.
-                if session.ended.is_set() or proc.returncode is not None:
-                    break
-                self.counters.bytes_in += len(chunk)
-                proc.stdin.write(chunk)
-                await proc.stdin.drain()
-        except (ConnectionError, BrokenPipeError):
-            pass  # publisher vanished, or our FFmpeg was stopped by a newer publisher
+            # Until the publisher stops, or our FFmpeg ends (replaced by a newer publisher, shutdown):
+            # the upload may stall without data, so do not wait on it alone.
+            await asyncio.wait({pump, ended}, return_when=asyncio.FIRST_COMPLETED)
         finally:
+            pump.cancel()
+            ended.cancel()
             if proc.stdin is not None and not proc.stdin.is_closing():
                 proc.stdin.close()
             # Let FFmpeg flush the last fragments to viewers, but not forever.
@@ -160,6 +157,16 @@ class Channel:
                 await reader
             session.end()
             log.info("%s: session %d ended (ffmpeg exit %s)", self.name, sid, proc.returncode)
+
+    async def _pump(self, chunks: AsyncIterator[bytes], proc: asyncio.subprocess.Process) -> None:
+        assert proc.stdin is not None
+        try:
+            async for chunk in chunks:
+                self.counters.bytes_in += len(chunk)
+                proc.stdin.write(chunk)
+                await proc.stdin.drain()
+        except Exception as err:  # a killed publisher leaves a truncated upload: expected, not a bug
+            log.info("%s: publisher upload ended: %s", self.name, err or type(err).__name__)
 
     async def _read_fragments(self, s: Session) -> None:
         assert s.proc.stdout is not None

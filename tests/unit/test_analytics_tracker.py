@@ -139,3 +139,44 @@ def test_tracker_reset_returns_confirmed_tracks() -> None:
         tr.update([Detection(box_at(300, 200), 0.9), Detection(box_at(600, 200), 0.9)] if i < 3 else [Detection(box_at(300, 200), 0.9)], i / 10)
     assert len(tr.reset()) == 2
     assert tr.update([], 1.0).active == []
+
+
+def test_person_who_stops_and_is_then_missed_keeps_id() -> None:
+    # The filter still believes they walk at 150 px/s, so its prediction slides away from where
+    # they stand; the lost track must still be found where it was last seen.
+    a = Analytics(validate({}), (W, H))
+    frames = [[Detection(box_at(100 + 15 * i, 230), 0.9)] for i in range(20)]  # stops at x=385
+    frames += [[]] * 20  # missed for 2 s
+    frames += [[Detection(box_at(385, 230), 0.9)]] * 10
+    facts = run(a, frames)
+    assert facts[-1].total == 1
+    assert [t.id for t in facts[-1].tracks] == [1]
+
+
+def test_passer_by_keeps_their_id_where_a_lost_person_stood() -> None:
+    # A stands at x=400 and is missed from 2 s on; B walks through that very spot 1 s later.
+    # B is being tracked, so B's track takes B's box even where it matches A's last box exactly.
+    a = Analytics(validate({"tracker": {"max_lost_s": 3.0}}), (W, H))
+    frames, b_boxes = [], []
+    for i in range(60):
+        dets = [Detection(box_at(400, 230), 0.9)] if i < 20 else []
+        bx = 400 + 12 * (30 - i) + (0 if i == 30 else 6 if i % 2 else -6)  # uneven steps; x=400 at 3 s
+        b_boxes.append(box_at(bx, 230) if i >= 5 and 40 < bx < 728 else None)
+        frames.append(dets + ([Detection(b_boxes[-1], 0.9)] if b_boxes[-1] else []))
+    facts = run(a, frames)
+    for i, (f, b_box) in enumerate(zip(facts, b_boxes)):
+        if b_box is not None and i >= 10:
+            assert ids_of(f).get(2) == b_box, f"frame {i}: B's box went to another track"
+    assert facts[-1].total == 2
+
+
+def test_person_who_stops_near_the_border_and_is_missed_is_not_taken_for_gone() -> None:
+    # Walking right, stopping 40 px from the border: the filter's leftover speed must fade while
+    # they are unseen, or their predicted centre runs out of the frame and they count twice.
+    a = Analytics(validate({"tracker": {"max_lost_s": 3.0}}), (W, H))
+    frames = [[Detection(box_at(400 + 15 * i, 230), 0.9)] for i in range(20)]  # stops at x=685
+    frames += [[]] * 20  # missed for 2 s
+    frames += [[Detection(box_at(685, 230), 0.9)]] * 10
+    facts = run(a, frames)
+    assert facts[-1].total == 1
+    assert [t.id for t in facts[-1].tracks] == [1]

@@ -162,10 +162,19 @@ def test_state_rate_limited_but_latest_state_always_arrives(mosquitto, mqtt_subs
     pub.close(1)
 
 
-def test_last_will_says_offline_when_the_worker_is_killed(mosquitto, mqtt_subscriber, tmp_path):
+@pytest.mark.parametrize(
+    "sig,within_s",
+    [
+        (signal.SIGKILL, 3.0),  # process gone: the kernel closes the socket, the broker sends the will at once
+        # hung worker, socket open: the 5 s keep-alive runs out; Mosquitto 2.0.11 drops it ~10 s after its last packet
+        (signal.SIGSTOP, 12.0),
+    ],
+    ids=["killed", "hung"],
+)
+def test_last_will_says_offline_when_the_worker_vanishes(sig, within_s, mosquitto, mqtt_subscriber, tmp_path):
     sub = mqtt_subscriber(mosquitto, "edgewatch/camk/status")
     child = textwrap.dedent(f"""
-        import sys, time
+        import time
         from edgewatch.config import MqttConfig
         from edgewatch.publishers.mqtt import MqttPublisher
         pub = MqttPublisher(MqttConfig(host="127.0.0.1", port={mosquitto.port}, outbox={str(tmp_path / 'k.sqlite')!r}), "camk", "cam0")
@@ -180,15 +189,15 @@ def test_last_will_says_offline_when_the_worker_is_killed(mosquitto, mqtt_subscr
     try:
         assert proc.stdout is not None and proc.stdout.readline().strip() == b"ready"
         assert sub.wait_for(lambda ms: any(m.json()["state"] == "online" for m in ms), 5)
-        killed_at = time.monotonic()
-        proc.send_signal(signal.SIGKILL)
-        assert sub.wait_for(lambda ms: ms[-1].json()["state"] == "offline", 9), "no last will within 9 s"
+        vanished_at = time.monotonic()
+        proc.send_signal(sig)
+        assert sub.wait_for(lambda ms: ms[-1].json()["state"] == "offline", within_s), f"no last will within {within_s} s"
     finally:
         proc.kill()
         proc.wait()
     will = sub.messages[-1]
     assert validate(will)["reason"] == "lost"
-    assert will.at - killed_at < 9  # 1.5 x keep-alive 5 s at worst; a closed socket fires it at once
+    assert will.at - vanished_at < within_s
 
 
 def test_broker_restart_mid_stream_loses_no_event(mosquitto_factory, mqtt_subscriber, tmp_path):

@@ -267,8 +267,8 @@ class MqttPublisher:
         if not events:
             self._reconcile()
             return
-        rows = self._outbox.add([event_payload(self.camera, e) for e in events])  # on disk before it is sent
-        with self._events_lock:
+        with self._events_lock:  # one lock hold: seq order = sending order, even across threads
+            rows = self._outbox.add([event_payload(self.camera, e) for e in events])  # on disk before it is sent
             self._backlog.extend(rows)
             self._feed()
         self._reconcile()
@@ -349,7 +349,7 @@ class MqttPublisher:
 
         A mid is registered in the same lock hold as its publish(), so every event ack drained here
         is already known; other mids (QoS 0 sends, status) are simply not ours."""
-        if not self._acks:
+        if not self._acks and not self._backlog:
             return
         done: list[int] = []
         nbytes = 0
@@ -362,7 +362,7 @@ class MqttPublisher:
             if done:
                 self._outbox.remove(done)
                 self._delivered += len(done)
-                self._feed()
+            self._feed()
         if nbytes:
             with self._bytes_lock:
                 self._bytes_sent += nbytes

@@ -6,7 +6,6 @@ the next run's publisher sends what is left first. `seq` keeps growing across ru
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import threading
 from dataclasses import dataclass
@@ -105,7 +104,3 @@ class Outbox:
         with self._lock:
             self._db.close()
 
-
-def row_payload(row: OutboxRow) -> dict[str, Any]:
-    """The stored event as a dict (tests and tools)."""
-    return json.loads(row.payload)
