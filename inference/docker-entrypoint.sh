@@ -47,7 +47,7 @@ if [ "${1:-}" = "edgewatch" ] && [ "${2:-}" != "models" ] && [ "${2:-}" != "heal
         fi
         echo "edgewatch-entrypoint: model $name ($prec) not in $models: fetching it" >&2
         edgewatch models fetch "$name" --precision "$prec" \
-          || die "could not fetch $name: copy <name>/$prec/<name>.xml and .bin into the models folder on the host (EDGEWATCH_MODELS_DIR)"
+          || die "could not fetch $name: copy $name/$prec/$name.xml and .bin into the models folder on the host (EDGEWATCH_MODELS_DIR)"
       fi
       ;;
   esac

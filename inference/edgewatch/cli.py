@@ -75,9 +75,6 @@ def build_config(a: argparse.Namespace, env: dict[str, str]) -> config.Config:
     return cfg
 
 
-def _raise_interrupt(signum, frame):  # SIGTERM ends the run like Ctrl-C: outputs are flushed
-    raise KeyboardInterrupt
-
 
 def cmd_run(argv: list[str]) -> int:
     a = _run_parser().parse_args(argv)
@@ -86,8 +83,9 @@ def cmd_run(argv: list[str]) -> int:
 
     cfg = build_config(a, dict(os.environ))
     stages = prepare(cfg)
-    signal.signal(signal.SIGTERM, _raise_interrupt)
     worker = Worker(cfg, stages, progress=not a.no_progress)
+    # SIGTERM (docker stop, systemd) is a normal shutdown: stop reading, then flush like the end of a file.
+    signal.signal(signal.SIGTERM, lambda signum, frame: worker.request_stop())
     interrupted = False
     failure: EdgewatchError | None = None
     try:
@@ -96,12 +94,14 @@ def cmd_run(argv: list[str]) -> int:
         interrupted = True
     except EdgewatchError as err:
         failure = err
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    terminated = worker.stop.is_set()
     result = worker.finish()
     for m in result.messages:
         print(f"edgewatch: {m}", file=sys.stderr)
     s = result.summary
     print(f"edgewatch: {s['frames']} frames, {s['fps']} fps, {s['total']} people, "
-          f"avg {s['avg_duration_s']} s{' (interrupted)' if interrupted else ''}", file=sys.stderr)
+          f"avg {s['avg_duration_s']} s{' (interrupted)' if interrupted else ''}{' (stopped)' if terminated else ''}", file=sys.stderr)
     if failure is not None:
         raise failure
     return 130 if interrupted else 0

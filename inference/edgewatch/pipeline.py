@@ -137,6 +137,11 @@ class Worker:
 
         return tqdm(total=info.frame_count, unit="frame", desc="edgewatch", file=sys.stderr, leave=False)
 
+    def request_stop(self) -> None:
+        """Safe from a signal handler: only sets flags that the loop and the reader check."""
+        self.stop.set()
+        self.stages.source.request_stop()
+
     # -- the loop ----------------------------------------------------------------------------
     def _inputs(self) -> Iterator[tuple[Frame | SourceStatus, Any]]:
         for item in self.stages.source:

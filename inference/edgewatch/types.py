@@ -76,7 +76,7 @@ class Track:
     id: int
     box: Box
     score: float
-    enter_s: float  # video seconds when first confirmed
+    enter_s: float  # video seconds when first detected (not when confirmed min_hits frames later)
     last_seen_s: float
     enter_side: str | None = None  # "left" | "right" | "top" | "bottom" | None (appeared inside)
     exit_s: float | None = None

@@ -135,8 +135,9 @@ def test_person_walking_in_where_another_walked_out_gets_a_new_id() -> None:
 def test_tracker_reset_returns_confirmed_tracks() -> None:
     cfg = validate({})
     tr = Tracker(cfg.tracker, cfg.model.threshold, (W, H))
+    both = [Detection(box_at(300, 200), 0.9), Detection(box_at(600, 200), 0.9)]
     for i in range(4):
-        tr.update([Detection(box_at(300, 200), 0.9), Detection(box_at(600, 200), 0.9)] if i < 3 else [Detection(box_at(300, 200), 0.9)], i / 10)
+        tr.update(both if i < 3 else both[:1], i / 10)  # both confirmed, then one lost
     assert len(tr.reset()) == 2
     assert tr.update([], 1.0).active == []
 
@@ -164,7 +165,7 @@ def test_passer_by_keeps_their_id_where_a_lost_person_stood() -> None:
         b_boxes.append(box_at(bx, 230) if i >= 5 and 40 < bx < 728 else None)
         frames.append(dets + ([Detection(b_boxes[-1], 0.9)] if b_boxes[-1] else []))
     facts = run(a, frames)
-    for i, (f, b_box) in enumerate(zip(facts, b_boxes)):
+    for i, (f, b_box) in enumerate(zip(facts, b_boxes, strict=True)):
         if b_box is not None and i >= 10:
             assert ids_of(f).get(2) == b_box, f"frame {i}: B's box went to another track"
     assert facts[-1].total == 2

@@ -55,6 +55,6 @@ def test_person_lost_in_zone_leaves_it_when_last_seen() -> None:
 def test_two_people_in_zone_occupancy_two() -> None:
     a = Analytics(validate({"zones": [TABLE]}), (W, H))
     for i in range(10):
-        f = a.update(ModelOutput(Frame(i, i / 10, 0.0, IMG), 1.0,
-                                 detections=[Detection(feet_box(340, 350), 0.9), Detection(feet_box(460, 350), 0.9), Detection(feet_box(650, 350), 0.9)]))
+        dets = [Detection(feet_box(x, 350), 0.9) for x in (340, 460, 650)]  # two at the table, one beside it
+        f = a.update(ModelOutput(Frame(i, i / 10, 0.0, IMG), 1.0, detections=dets))
     assert f.zones[0].occupancy == 2 and f.zones[0].entered == 2 and f.in_frame == 3

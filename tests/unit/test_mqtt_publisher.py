@@ -167,7 +167,7 @@ def test_state_rate_limited_but_latest_state_always_arrives(mosquitto, mqtt_subs
     [
         (signal.SIGKILL, 3.0),  # process gone: the kernel closes the socket, the broker sends the will at once
         # hung worker, socket open: the 5 s keep-alive runs out; Mosquitto 2.0.11 drops it ~10 s after its last packet
-        (signal.SIGSTOP, 12.0),
+        (signal.SIGSTOP, 14.0),
     ],
     ids=["killed", "hung"],
 )

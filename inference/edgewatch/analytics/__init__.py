@@ -63,7 +63,7 @@ class Analytics:
         if embs is not None:
             if len(embs) != len(output.detections):
                 raise EdgewatchError(f"analytics: {len(embs)} re-id embeddings for {len(output.detections)} detections")
-            embs = [e for d, e in zip(output.detections, embs) if d.score >= self.cfg.tracker.low_threshold]
+            embs = [e for d, e in zip(output.detections, embs, strict=True) if d.score >= self.cfg.tracker.low_threshold]
 
         step = self.tracker.update(dets, now, embs)
         events += self._remove(step.removed)

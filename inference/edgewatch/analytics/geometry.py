@@ -26,4 +26,10 @@ def border_side(box: Box, frame_size: tuple[int, int], margin: float) -> str | N
         near.pop("top"), near.pop("bottom")
     if "left" in near and "right" in near:
         near.pop("left"), near.pop("right")
-    return min(near, key=near.__getitem__) if near else None
+    if not near:
+        return None
+    # Several borders touched (a walker's feet are cut off by the bottom while they leave to the right):
+    # the side is the touched border nearest the box's centre, in shares of the frame.
+    cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
+    centre_gap = {"left": cx / w, "right": (w - cx) / w, "top": cy / h, "bottom": (h - cy) / h}
+    return min(near, key=centre_gap.__getitem__)

@@ -80,12 +80,12 @@ class LineCounter:
             line.forget(person_id)
 
     def counts(self) -> list[LineCount]:
-        return [LineCount(l.name, l.count.in_count, l.count.out_count) for l in self.lines]
+        return [LineCount(line.name, line.count.in_count, line.count.out_count) for line in self.lines]
 
     def snapshot(self) -> dict:
-        return {l.name: {"in": l.count.in_count, "out": l.count.out_count} for l in self.lines}
+        return {line.name: {"in": line.count.in_count, "out": line.count.out_count} for line in self.lines}
 
     def restore(self, snap: dict) -> None:
-        for l in self.lines:
-            if l.name in snap:  # a line added or renamed since the snapshot starts at zero
-                l.count.in_count, l.count.out_count = int(snap[l.name]["in"]), int(snap[l.name]["out"])
+        for line in self.lines:
+            if line.name in snap:  # a line added or renamed since the snapshot starts at zero
+                line.count.in_count, line.count.out_count = int(snap[line.name]["in"]), int(snap[line.name]["out"])

@@ -10,8 +10,9 @@ Per frame:
 4. leftover high-score detections continue tentative tracks, or start new ones;
 5. a tentative track is confirmed after tracker.min_hits consecutive frames and dies at its first miss;
    a confirmed track that is not seen turns "lost" and is removed after tracker.max_lost_s video
-   seconds - or at once when its predicted centre has left the frame (they walked out), so a new
-   person walking in at the same border does not take over their track. A lost track can be matched
+   seconds - or at once if it was last seen at a border (tracker.edge_margin) and its predicted centre
+   has left the frame (they walked out), so a new person walking in at the same border does not take
+   over their track. A lost track can be matched
    at its predicted box or where it was last seen (higher IoU wins).
 
 Matching uses scipy's linear_sum_assignment on 1 - IoU. Tracks carry tracker-internal keys; the public
@@ -27,6 +28,7 @@ from scipy.optimize import linear_sum_assignment
 
 from ..config import TrackerConfig
 from ..types import Box, Detection
+from .geometry import border_side
 from .kalman import BoxKalman
 from .reid import normalise as _normalise
 
@@ -53,7 +55,7 @@ def match(iou: np.ndarray, min_iou: float) -> list[tuple[int, int]]:
     if iou.size == 0:
         return []
     rows, cols = linear_sum_assignment(1.0 - iou)
-    return [(int(r), int(c)) for r, c in zip(rows, cols) if iou[r, c] >= min_iou]
+    return [(int(r), int(c)) for r, c in zip(rows, cols, strict=True) if iou[r, c] >= min_iou]
 
 
 @dataclass
@@ -82,7 +84,11 @@ class TrackState:
         if not self.confirmed:
             self.history.append((t, det.box))
         if emb is not None:
-            self.embedding = _normalise(emb if self.embedding is None else _EMB_MOMENTUM * self.embedding + (1 - _EMB_MOMENTUM) * _normalise(emb))
+            if self.embedding is None:
+                self.embedding = _normalise(emb)
+            else:  # a plain mean over the first views, then a running mean that follows the person
+                m = min(_EMB_MOMENTUM, 1.0 - 1.0 / self.hits)
+                self.embedding = _normalise(m * self.embedding + (1.0 - m) * _normalise(emb))
 
 
 @dataclass
@@ -177,6 +183,8 @@ class Tracker:
     def _gone(self, tr: TrackState, t: float) -> bool:
         if t - tr.last_seen_s > self.cfg.max_lost_s:
             return True
+        if border_side(tr.box, (self.width, self.height), self.cfg.edge_margin) is None:
+            return False  # last seen inside the frame: maybe missed, not gone
         x1, y1, x2, y2 = tr.kf.box
         cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
         return not (0 <= cx <= self.width and 0 <= cy <= self.height)

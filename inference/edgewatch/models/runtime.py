@@ -48,12 +48,11 @@ def _check_ir(path: Path) -> None:
     import xml.etree.ElementTree as ET
 
     try:
-        for _, elem in ET.iterparse(path, events=("start",)):
-            if elem.tag != "net":
-                raise EdgewatchError(f"cannot read model {path}: not an OpenVINO IR (root element <{elem.tag}>, expected <net>)")
-            return
+        root = ET.parse(path).getroot()
     except ET.ParseError as err:
         raise EdgewatchError(f"cannot read model {path}: not valid XML ({err})") from None
+    if root.tag != "net":
+        raise EdgewatchError(f"cannot read model {path}: not an OpenVINO IR (root element <{root.tag}>, expected <net>)")
 
 
 def _read(core: ov.Core, files: ModelFiles) -> ov.Model:
@@ -151,11 +150,15 @@ class OrderedAsyncRunner:
             while len(self._tags) > self.jobs:
                 yield from self._ready(block=True)
             self._tags[seq] = tag
-            if image is None:
-                self._skipped.add(seq)
-            else:
-                self._queue.start_async({0: image[np.newaxis]}, seq)
             seq += 1
+            if image is None:
+                # A status (e.g. camera lost) may come before a long silence: deliver it, and the frames
+                # before it, now rather than when the next frame arrives.
+                self._skipped.add(seq - 1)
+                while self._tags:
+                    yield from self._ready(block=True)
+                continue
+            self._queue.start_async({0: image[np.newaxis]}, seq - 1)
             yield from self._ready(block=False)
         while self._tags:
             yield from self._ready(block=True)

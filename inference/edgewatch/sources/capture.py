@@ -102,7 +102,12 @@ class FrameSource:
             self._thread = threading.Thread(target=self._run, name="decode", daemon=True)
             self._thread.start()
         while True:
-            item = self._queue.get()
+            try:
+                item = self._queue.get(timeout=0.5)
+            except queue.Empty:
+                if self._stop.is_set():
+                    return
+                continue
             if item is _END:
                 return
             if isinstance(item, BaseException):
@@ -238,6 +243,9 @@ class FrameSource:
                 self._cap = cap
             else:
                 cap.release()
+
+    def request_stop(self) -> None:
+        self._stop.set()
 
     def close(self) -> None:
         self._stop.set()
