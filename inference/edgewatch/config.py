@@ -20,12 +20,16 @@ class _Section(BaseModel):
 
 
 class ReconnectConfig(_Section):
+    """How a dropped network stream is reopened."""
+
     initial_s: float = Field(1.0, gt=0, description="first wait before reopening a dropped stream")
     max_s: float = Field(30.0, gt=0, description="longest wait between attempts (exponential back-off cap)")
     give_up_s: float | None = Field(None, gt=0, description="stop after this long without frames; null = never")
 
 
 class SourceConfig(_Section):
+    """What to read."""
+
     input: str | None = Field(None, description="image, video, folder, CAM / device index, rtsp:// or http(s):// URL")
     realtime: bool = Field(False, description="pace files at their own frame rate, as a camera would deliver them")
     loop: bool = Field(False, description="start a file again at its end")
@@ -34,12 +38,16 @@ class SourceConfig(_Section):
 
 
 class ReidConfig(_Section):
+    """Re-identification: someone who steps out of view and back is not counted again."""
+
     model: str = Field("person-reidentification-retail-0287", description="re-identification model name or path")
     max_gap_s: float = Field(30.0, gt=0, description="someone back within this many seconds keeps their id")
     threshold: float = Field(0.6, gt=0, lt=1, description="cosine similarity needed to call it the same person")
 
 
 class ModelConfig(_Section):
+    """Which model runs where, and what of its output is kept."""
+
     name: str = Field("person-detection-retail-0013", description="model name (resolved in the models folder) or path to .xml/.onnx")
     precision: str = Field("FP16", description="precision folder used when resolving a model name")
     device: str = Field("CPU", description="OpenVINO device: CPU, GPU, AUTO, ...")
@@ -53,6 +61,8 @@ class ModelConfig(_Section):
 
 
 class TrackerConfig(_Section):
+    """Tracking (Kalman filter + assignment, ByteTrack-style): one id per person until they leave."""
+
     low_threshold: float = Field(0.1, ge=0, le=1, description="detections between this and model.threshold only continue existing tracks (ByteTrack)")
     match_iou: float = Field(0.2, gt=0, le=1, description="minimum IoU for a detection to continue a track")
     min_hits: int = Field(3, ge=1, description="frames a track must be seen before it counts as a person")
@@ -61,7 +71,9 @@ class TrackerConfig(_Section):
 
 
 class LineConfig(_Section):
-    name: str
+    """A counting line: crossings in each direction."""
+
+    name: str = Field(description="name used in MQTT state and events")
     points: list[tuple[float, float]] = Field(description="two [x, y] points in frame pixels; 'in' = crossing to the left of A->B")
 
     @field_validator("points")
@@ -73,7 +85,9 @@ class LineConfig(_Section):
 
 
 class ZoneConfig(_Section):
-    name: str
+    """A polygon zone: occupancy, entries and dwell."""
+
+    name: str = Field(description="name used in MQTT state and events")
     polygon: list[tuple[float, float]] = Field(description="three or more [x, y] points in frame pixels")
 
     @field_validator("polygon")
@@ -85,11 +99,15 @@ class ZoneConfig(_Section):
 
 
 class AlertConfig(_Section):
+    """Alert rules; each fires an `alert` event."""
+
     max_people: int | None = Field(None, ge=0, description="alert when more than this many people are in frame")
     max_dwell_s: float | None = Field(None, gt=0, description="alert when someone stays longer than this (frame or zone)")
 
 
 class TlsConfig(_Section):
+    """TLS to the broker; null = plain MQTT."""
+
     ca: str | None = Field(None, description="CA certificate file that signed the broker's certificate")
     cert: str | None = Field(None, description="client certificate (mutual TLS)")
     key: str | None = Field(None, description="client key (mutual TLS)")
@@ -97,10 +115,12 @@ class TlsConfig(_Section):
 
 
 class MqttConfig(_Section):
+    """Where facts are published (topics in docs/mqtt.md)."""
+
     host: str | None = Field(None, description="broker host; null = publish nothing")
-    port: int = Field(1883, ge=1, le=65535)
-    username: str | None = None
-    password: str | None = None
+    port: int = Field(1883, ge=1, le=65535, description="broker port (8883 is usual with TLS)")
+    username: str | None = Field(None, description="broker user (EDGEWATCH_MQTT_USERNAME)")
+    password: str | None = Field(None, description="broker password (EDGEWATCH_MQTT_PASSWORD or _FILE for a Docker secret)")
     tls: TlsConfig | None = None
     topic_prefix: str = Field("edgewatch", description="root of the topic tree")
     client_id: str | None = Field(None, description="default edgewatch-<camera>")
@@ -111,6 +131,8 @@ class MqttConfig(_Section):
 
 
 class VideoConfig(_Section):
+    """Annotated video out."""
+
     output: str | None = Field(None, description="file (.mp4/.jpg), URL (rtsp://, rtmp://, srt://, udp://) for FFmpeg, or '-' for raw frames on stdout")
     policy: Literal["always", "on-event", "off"] = Field("always", description="stream always, only while people are present (+ tail), or never")
     tail_s: float = Field(5.0, ge=0, description="keep streaming this long after the last person left")
@@ -123,8 +145,8 @@ class Config(_Section):
     source: SourceConfig = SourceConfig()
     model: ModelConfig = ModelConfig()
     tracker: TrackerConfig = TrackerConfig()
-    lines: list[LineConfig] = Field(default_factory=list)
-    zones: list[ZoneConfig] = Field(default_factory=list)
+    lines: list[LineConfig] = Field(default_factory=list, description="counting lines")
+    zones: list[ZoneConfig] = Field(default_factory=list, description="polygon zones")
     alerts: AlertConfig = AlertConfig()
     mqtt: MqttConfig = MqttConfig()
     video: VideoConfig = VideoConfig()

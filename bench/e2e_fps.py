@@ -1,0 +1,120 @@
+#!/usr/bin/env python3
+"""End-to-end frames per second on the course video, decode to publish, against the course's own loop.
+
+edgewatch: the real `edgewatch` command (decode-ahead thread, pre-processing in the graph, async
+requests, tracking, MQTT publishing to a real Mosquitto started here), timed from start to exit.
+baseline: the loop the course's exercises write: read a frame, cv2.resize, transpose to NCHW, one
+synchronous request, wait, parse, publish with paho (no waitKey pause).
+Both publish per-frame facts to the same broker. Prints both figures and their ratio.
+
+    python bench/e2e_fps.py [--model NAME] [--runs 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import openvino as ov
+import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("EDGEWATCH_SHARED", ROOT.parent / "shared"))
+VIDEO = SHARED / "videos" / "Pedestrian_Detect_2_1_1.mp4"
+
+
+def start_broker(tmp: Path) -> tuple[subprocess.Popen, int]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    conf = tmp / "mosquitto.conf"
+    user = "user root\n" if os.geteuid() == 0 else ""
+    conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\n{user}")
+    proc = subprocess.Popen([shutil.which("mosquitto") or "/usr/sbin/mosquitto", "-c", str(conf)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(0.5)
+    return proc, port
+
+
+def baseline(model_xml: Path, port: int) -> tuple[int, float]:
+    """The course's loop, written the way its exercises do it."""
+    core = ov.Core()
+    compiled = core.compile_model(core.read_model(str(model_xml)), "CPU")
+    request = compiled.create_infer_request()
+    _, _, h, w = compiled.input(0).shape
+    client = paho.Client(CallbackAPIVersion.VERSION2)
+    client.connect("127.0.0.1", port)
+    client.loop_start()
+    cap = cv2.VideoCapture(str(VIDEO))
+    frames = 0
+    start = time.perf_counter()
+    while True:
+        ok, frame = cap.read()
+        if not ok:
+            break
+        blob = cv2.resize(frame, (w, h)).transpose((2, 0, 1))[np.newaxis].astype(np.float32)
+        request.infer({0: blob})
+        out = request.get_output_tensor(0).data[0, 0]
+        count = int(np.sum((out[:, 2] > 0.5) & (out[:, 1] == 1)))
+        client.publish("person", json.dumps({"count": count}))
+        frames += 1
+    elapsed = time.perf_counter() - start
+    client.loop_stop()
+    client.disconnect()
+    return frames, elapsed
+
+
+def edgewatch(model: str, port: int, tmp: Path) -> tuple[int, float]:
+    env = {**os.environ, "EDGEWATCH_MODELS": str(SHARED / "models"), "XDG_CACHE_HOME": str(tmp / "cache")}
+    summary = tmp / "summary.json"
+    cfg = tmp / "bench.yaml"
+    cfg.write_text(f"mqtt:\n  outbox: {tmp / 'outbox.sqlite'}\n  drain_timeout_s: 5\n")
+    cmd = [sys.executable, "-m", "edgewatch", "-i", str(VIDEO), "-m", model, "-c", str(cfg), "--mqtt-host", "127.0.0.1",
+           "--mqtt-port", str(port), "--camera", "bench", "--summary", str(summary), "--no-progress"]
+    subprocess.run(cmd, env=env, capture_output=True)  # warm the compiled-model cache
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    elapsed = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"edgewatch failed: {proc.stderr.strip()}")
+    return json.loads(summary.read_text())["frames"], elapsed
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--model", default="person-detection-retail-0013")
+    p.add_argument("--runs", type=int, default=2)
+    a = p.parse_args()
+    xml = SHARED / "models" / a.model / "FP16" / f"{a.model}.xml"
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        broker, port = start_broker(tmp)
+        try:
+            ours, base = [], []
+            for _ in range(a.runs):  # alternate, so load on the machine hurts both alike
+                n, t = edgewatch(a.model, port, tmp)
+                ours.append(n / t)
+                n2, t2 = baseline(xml, port)
+                base.append(n2 / t2)
+        finally:
+            broker.terminate()
+    print(f"course video {VIDEO.name}, {n} frames, model {a.model} FP16 on CPU, {a.runs} runs each")
+    print(f"edgewatch (whole command, start to exit)  {max(ours):7.1f} fps  (runs: {', '.join(f'{x:.1f}' for x in ours)})")
+    print(f"course-style loop (sync, resize in numpy) {max(base):7.1f} fps  (runs: {', '.join(f'{x:.1f}' for x in base)})")
+    print(f"ratio edgewatch/course loop  {max(ours) / max(base):.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
