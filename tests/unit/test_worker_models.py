@@ -1,0 +1,69 @@
+"""Model families beyond detection, through the real command: classification events, re-identification, cache."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import openvino as ov
+import openvino.opset13 as ops
+import pytest
+
+
+def _colour_classifier(folder: Path) -> Path:
+    """A real (tiny) OpenVINO classifier: the share of each BGR channel, as [1,3] probabilities."""
+    image = ops.parameter([1, 3, 64, 64], ov.Type.f32, name="image")
+    mean = ops.reduce_mean(image, ops.constant(np.array([2, 3], np.int64)), keep_dims=False)
+    probs = ops.softmax(ops.multiply(mean, ops.constant(np.float32(0.1))), 1)
+    path = folder / "colour-classifier.xml"
+    ov.save_model(ov.Model([probs], [image], "colour-classifier"), str(path))
+    return path
+
+
+def _colour_video(path: Path) -> None:
+    """10 fps: 3 s blue, 3 s red, 3 s blue."""
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10, (160, 120))
+    for colour in [(255, 0, 0)] * 30 + [(0, 0, 255)] * 30 + [(255, 0, 0)] * 30:
+        writer.write(np.full((120, 160, 3), colour, np.uint8))
+    writer.release()
+
+
+def test_classification_begin_and_end_events(tmp_path, worker_env, edgewatch_cli):
+    model = _colour_classifier(tmp_path)
+    video = tmp_path / "colours.mp4"
+    _colour_video(video)
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("model:\n  adapter: classification\n  class_names: [blue, green, red]\n  watch_class: red\n")
+    proc = edgewatch_cli(["-i", str(video), "-m", str(model), "-c", str(cfg), "--summary", str(tmp_path / "s.json")],
+                         worker_env)
+    assert proc.returncode == 0, proc.stderr
+    events = [e for e in json.loads((tmp_path / "s.json").read_text())["events"] if e["type"].startswith("class_")]
+    assert [(e["type"], e["class"]) for e in events] == [("class_begin", "red"), ("class_end", "red")]
+    assert abs(events[0]["video_s"] - 3.0) <= 0.4 and abs(events[1]["video_s"] - 6.0) <= 0.4
+
+
+def test_a_classifier_without_class_names_is_refused(tmp_path, worker_env, edgewatch_cli, videos):
+    model = _colour_classifier(tmp_path)
+    proc = edgewatch_cli(["-i", str(videos / "car-detection.mp4"), "-m", str(model)], worker_env)
+    assert proc.returncode == 2 and "classifier [1,C] with class_names" in proc.stderr
+
+
+@pytest.mark.slow
+def test_reidentification_keeps_six_different_people_apart(tmp_path, worker_env, edgewatch_cli, videos):
+    """With re-id on, the six visitors (two in similar grey cardigans) are still six people."""
+    cfg = tmp_path / "r.yaml"
+    cfg.write_text("model:\n  reid:\n    max_gap_s: 30\n")
+    proc = edgewatch_cli(["-i", str(videos / "Pedestrian_Detect_2_1_1.mp4"), "-m", "person-detection-retail-0013",
+                          "-c", str(cfg), "--summary", str(tmp_path / "s.json")], worker_env)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads((tmp_path / "s.json").read_text())["total"] == 6
+
+
+def test_compiled_models_are_cached_between_runs(tmp_path, worker_env, edgewatch_cli, videos):
+    env = {**worker_env, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    proc = edgewatch_cli(["-i", str(videos / "car-detection.mp4"), "-m", "person-detection-retail-0013"], env)
+    assert proc.returncode == 0, proc.stderr
+    blobs = list((tmp_path / "cache" / "edgewatch" / "ov").glob("*.blob"))
+    assert blobs, "no compiled model in the cache"
