@@ -45,7 +45,10 @@ GI_PYTHON = os.environ.get("STREAM_RTSP_PYTHON", "/usr/bin/python3")
 
 # What the worker uses (and what the relay's README tells it to use).
 ENCODE = ["-c:v", "libx264", "-preset", "veryfast", "-tune", "zerolatency", "-g", str(FPS), "-bf", "0",
-          "-b:v", "800k", "-maxrate", "800k", "-bufsize", "400k", "-pix_fmt", "yuv420p", "-flush_packets", "1"]
+          "-b:v", "800k", "-maxrate", "800k", "-bufsize", "400k", "-pix_fmt", "yuv420p", "-flush_packets", "1",
+          *os.environ.get("BENCH_ENCODE_EXTRA", "").split()]
+# The relay's ingest: FLV in a chunked HTTP POST (measured fastest; see stream/README.md).
+INGEST = ["-f", "flv"]
 # Low-delay decoding at the receiver: no probe wait, no frame threads (each would add a frame).
 DECODE = ["-fflags", "nobuffer", "-flags", "low_delay", "-threads", "1", "-probesize", "32768", "-analyzeduration", "0"]
 
@@ -104,7 +107,7 @@ class Sender:
         self.proc = subprocess.Popen(
             ["ffmpeg", "-v", "error", "-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", f"{W}x{H}", "-r", str(FPS),
              "-i", "pipe:0", *ENCODE, *out_args, url],
-            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, bufsize=0)
         self._stop = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
@@ -119,14 +122,16 @@ class Sender:
             try:
                 self.sent[n] = time.time()
                 self.proc.stdin.write(stamp(self.frames[n % len(self.frames)], n))
-                self.proc.stdin.flush()
-            except (BrokenPipeError, ValueError):
+            except (BrokenPipeError, ValueError, OSError):
                 return
             n += 1
 
     def stop(self) -> None:
         self._stop.set()
         self.thread.join(2)
+        if self.thread.is_alive():  # stuck writing into a stalled encoder: do not wait on its lock
+            self.proc.kill()
+            self.thread.join(2)
         try:
             self.proc.stdin.close()
         except BrokenPipeError:
@@ -145,7 +150,7 @@ class Receiver:
         self.got: dict[int, float] = {}
         self.proc = subprocess.Popen(
             ["ffmpeg", "-v", "error", *DECODE, *in_args,
-             "-vf", f"crop={W}:{STRIP}:0:0,format=gray", "-f", "rawvideo", "-flush_packets", "1", "pipe:1"],
+             "-vf", f"crop={W}:{STRIP}:0:0,format=gray", "-fps_mode", "passthrough", "-f", "rawvideo", "-flush_packets", "1", "pipe:1"],
             stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
@@ -324,8 +329,9 @@ def group_relay(frames, seconds: float) -> list[Result]:
     relay = Relay()
     try:
         ingest = f"{relay.base}/ingest/cam1"
-        for label, args in (("", ["-f", "mpegts"]),
-                            (" (ingest -omit_video_pes_length 0)", ["-f", "mpegts", "-omit_video_pes_length", "0"])):
+        for label, args in ((", ingest MPEG-TS", ["-f", "mpegts"]),
+                            (", ingest MPEG-TS -omit_video_pes_length 0", ["-f", "mpegts", "-omit_video_pes_length", "0"]),
+                            (", ingest FLV", INGEST)):
             tx = Sender(frames, args, ingest)
             relay.wait_live()
             ws = WsToPipe(relay.base.replace("http:", "ws:") + "/cam1/live.ws")
@@ -335,7 +341,7 @@ def group_relay(frames, seconds: float) -> list[Result]:
             out.append(compare(f"relay fMP4/WebSocket{label}", tx.sent, rx.got, note="decoder side"))
             tx.stop()
             time.sleep(1.5)
-        tx = Sender(frames, ["-f", "mpegts", "-omit_video_pes_length", "0"], ingest)
+        tx = Sender(frames, INGEST, ingest)
         relay.wait_live()
         time.sleep(0.5)
         rtsp = Receiver(["-rtsp_transport", "tcp", "-i", f"rtsp://127.0.0.1:{relay.rtsp_port}/cam1"])
@@ -343,12 +349,13 @@ def group_relay(frames, seconds: float) -> list[Result]:
             ["ffmpeg", "-v", "error", *DECODE, "-i", f"{relay.base}/cam1/live.mp4", "-c:v", "mjpeg", "-q:v", "5",
              "-f", "mpjpeg", "-flush_packets", "1", "pipe:1"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         mjpeg = Receiver(["-f", "mpjpeg", "-i", "pipe:0"], stdin=mj_src.stdout)
+        mj_src.stdout.close()  # the receiver holds it now; ours would keep the pipe alive after it exits
         time.sleep(4)  # HLS: a player joins a playlist that already has segments
         hls = Receiver(["-live_start_index", "-3", "-i", f"{relay.base}/cam1/hls/index.m3u8"])
         time.sleep(seconds + 4)
         for r in (rtsp, mjpeg, hls):
             r.stop()
-        mj_src.terminate(); mj_src.wait()
+        mj_src.kill(); mj_src.wait()
         tx.stop()
         out.append(compare("relay RTSP (GStreamer, TCP)", tx.sent, rtsp.got, note="decoder side"))
         out.append(compare("MJPEG over HTTP (transcode, q=5)", tx.sent, mjpeg.got, note="decoder side; not served, candidate only"))
@@ -366,7 +373,7 @@ def group_browser(frames, seconds: float) -> list[Result]:
         return [Result("Chromium, fMP4/WebSocket/MSE", note="playwright not installed")]
     relay = Relay(rtsp=False)
     try:
-        tx = Sender(frames, ["-f", "mpegts", "-omit_video_pes_length", "0"], f"{relay.base}/ingest/cam1")
+        tx = Sender(frames, INGEST, f"{relay.base}/ingest/cam1")
         relay.wait_live()
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=[
@@ -377,7 +384,7 @@ def group_browser(frames, seconds: float) -> list[Result]:
             page.goto(f"{relay.base}/bench.html?cam=cam1")
             time.sleep(seconds)
             samples = page.evaluate("window.samples")
-            dropped = page.evaluate("(() => { const q = document.getElementById('v').getVideoPlaybackQuality(); return [q.totalVideoFrames, q.droppedVideoFrames]; })()")
+            dropped = page.evaluate("(() => { const q = document.getElementById('v').getVideoPlaybackQuality(); return [q.totalVideoFrames, q.droppedVideoFrames, window.player.stats.seeks]; })()")
             browser.close()
         tx.stop()
     finally:
@@ -386,8 +393,8 @@ def group_browser(frames, seconds: float) -> list[Result]:
     for code, t in samples:
         if code >> 15 == 1 and not code & 1:
             got.setdefault((code >> 1) & 0x3FFF, t / 1000)
-    return [compare("Chromium, fMP4/WebSocket/MSE (frame presented)", tx.sent, got,
-                    note=f"headless, software decode; decoded {dropped[0]}, dropped {dropped[1]}")]
+    return [compare("Chromium, fMP4/WebSocket/MSE (frame presented)", tx.sent, got, skip_s=5,
+                    note=f"headless, software decode; decoded {dropped[0]}, dropped {dropped[1]}, live-edge seeks {dropped[2]}")]
 
 
 def group_bandwidth(seconds: float) -> list[str]:
@@ -396,8 +403,7 @@ def group_bandwidth(seconds: float) -> list[str]:
     rows = []
     try:
         pub = subprocess.Popen(
-            ["ffmpeg", "-v", "error", "-re", "-ss", "20", "-i", str(VIDEO), "-an", *ENCODE, "-f", "mpegts",
-             "-omit_video_pes_length", "0", f"{relay.base}/ingest/cam1"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            ["ffmpeg", "-v", "error", "-re", "-ss", "20", "-i", str(VIDEO), "-an", *ENCODE, *INGEST, f"{relay.base}/ingest/cam1"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         relay.wait_live()
         ws = WsToPipe(relay.base.replace("http:", "ws:") + "/cam1/live.ws")
         sink = subprocess.Popen(["cat"], stdin=ws.r, stdout=subprocess.DEVNULL)
@@ -423,7 +429,7 @@ def group_bandwidth(seconds: float) -> list[str]:
         rtsp_proxy.close()
         kb = lambda b: f"{b / dt / 1000:.1f} kB/s ({b * 8 / dt / 1000:.0f} kbit/s)"
         rows = [
-            f"| ingest (worker -> relay, MPEG-TS over HTTP) | {kb(s1['bytes_in'] - s0['bytes_in'])} |",
+            f"| ingest (worker -> relay, FLV over HTTP POST) | {kb(s1['bytes_in'] - s0['bytes_in'])} |",
             f"| live fMP4 over WebSocket, one viewer | {kb(ws.bytes - w0)} |",
             f"| HLS, one viewer (playlists + segments) | {kb(hls_bytes)} |",
             f"| RTSP over TCP, one client | {kb(rtsp_proxy.down - r0)} |",
@@ -510,7 +516,7 @@ def main() -> int:
             print(f"{tool} not found (apt-get install ffmpeg)", file=sys.stderr)
             return 2
     groups = args.only or ["ingest", "relay", "browser", "bandwidth"]
-    frames = [stamp(f, 0) and f for f in load_frames(40)]
+    frames = load_frames(40)
     print(f"# stream latency, {W}x{H} @ {FPS} fps, libx264 veryfast zerolatency g={FPS}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
     lat: list[Result] = []
     if "ingest" in groups:

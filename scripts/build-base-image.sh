@@ -4,8 +4,8 @@
 #
 # Usage: sudo scripts/build-base-image.sh [--force] [--mirror URL]
 #   --force       rebuild even if the image exists or the registry is reachable
-#   --mirror URL  Debian mirror (default: the first Debian mirror in /etc/apt/sources.list*,
-#                 else $EDGEWATCH_DEBIAN_MIRROR, else http://deb.debian.org/debian)
+#   --mirror URL  Debian mirror (default: $EDGEWATCH_DEBIAN_MIRROR, else the first Debian mirror
+#                 in /etc/apt/sources.list*, else http://deb.debian.org/debian)
 #
 # Does nothing when `docker image inspect debian:bookworm-slim` succeeds, or when the image can
 # be pulled. The result is a minbase Debian 12 with the same apt/dpkg trimming as the official
@@ -106,8 +106,11 @@ LIST
 
 # Drop what debootstrap leaves behind that an image should not carry.
 rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin "$root"/var/cache/apt/archives/*.deb \
-       "$root"/var/log/*.log "$root"/usr/share/doc/* "$root"/usr/share/man/* "$root"/usr/share/info/* \
+       "$root"/var/log/*.log "$root"/usr/share/man/* "$root"/usr/share/info/* \
        "$root"/tmp/* "$root"/root/.bash_history
+# Licences stay (Debian's copyright files); the rest of the docs go, as in the official image.
+find "$root/usr/share/doc" -type f ! -name copyright -delete
+find "$root/usr/share/doc" -mindepth 1 -type d -empty -delete
 : > "$root/etc/hostname"
 
 # Import untagged first and tag only after a smoke run: a failed build must not leave a

@@ -40,7 +40,7 @@ async def serve(args: argparse.Namespace) -> None:
     rtsp = None
     if args.rtsp_port:
         rtsp = RtspSupervisor(args.rtsp_python, args.rtsp_port, args.host,
-                              f"http://127.0.0.1:{args.port}/{{cam}}/live.mp4?wait=5", args.rtsp_cameras)
+                              f"http://127.0.0.1:{args.port}/{{cam}}/live.mp4?wait=5&gop=0", args.rtsp_cameras)
     app = make_app(hls_root, FanoutOptions(ffmpeg=args.ffmpeg, hls_time=args.hls_time), rtsp)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()

@@ -23,6 +23,7 @@ from .mp4 import Fragment, Mp4Splitter
 log = logging.getLogger("relay")
 
 _session_ids = itertools.count(1)
+MAX_GOP = 300  # fragments kept for late joiners: 10 s at 30 fps
 
 
 @dataclass(frozen=True)
@@ -175,10 +176,16 @@ class Channel:
             chunk = await s.proc.stdout.read(65536)
             if not chunk:
                 break
-            for frag in splitter.feed(chunk):
+            try:
+                frags = splitter.feed(chunk)
+            except ValueError as err:  # FFmpeg wrote something that is not MP4: end this session
+                log.error("%s: session %d: %s", self.name, s.id, err)
+                await _stop(s.proc)
+                break
+            for frag in frags:
                 if s.init is None:  # moov arrived in this same read
                     s.init = splitter.init
-                if frag.key:
+                if frag.key or len(s.gop) >= MAX_GOP:  # bounded even if the publisher never sends a keyframe
                     s.gop = []
                 s.gop.append(frag)
                 for v in s.viewers:
@@ -211,12 +218,13 @@ class Channel:
                 except asyncio.TimeoutError:
                     return None
 
-    async def watch(self, s: Session) -> AsyncIterator[bytes]:
-        """Init segment, the current GOP, then each new fragment, until the session ends."""
+    async def watch(self, s: Session, cached: bool = True) -> AsyncIterator[bytes]:
+        """Init segment, the current GOP (unless not `cached`), then each new fragment, until the session ends."""
         assert s.init is not None
         v = Viewer(self.opts.viewer_queue)
-        for frag in s.gop:
-            v.offer(frag)
+        if cached:
+            for frag in s.gop:
+                v.offer(frag)
         s.viewers.add(v)
         try:
             yield s.init

@@ -18,8 +18,10 @@ CAMERA = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 HLS_FILE = re.compile(r"^(index\.m3u8|s\d+_\d+\.ts)$")
 WWW = Path(__file__).resolve().parent.parent / "www"
 
-CHANNELS = web.AppKey("channels", dict)
-SETTINGS = web.AppKey("settings", dict)
+# Typed keys where aiohttp has them (3.9+); Debian bookworm ships 3.8, which takes plain strings.
+_key = getattr(web, "AppKey", lambda name, _type: name)
+CHANNELS = _key("channels", dict)
+SETTINGS = _key("settings", dict)
 
 
 def _channel(request: web.Request) -> Channel:
@@ -78,15 +80,21 @@ async def _drain(ws: web.WebSocketResponse) -> None:
 
 
 async def live_mp4(request: web.Request) -> web.StreamResponse:
-    """The same fMP4 as one endless HTTP response (for fetch()+MSE, VLC, the RTSP packager)."""
+    """The same fMP4 as one endless HTTP response (for fetch()+MSE, VLC, the RTSP packager).
+
+    Query: wait=<s> waits that long for a publisher (default 0: 503 at once), gop=0 skips the cached GOP.
+    """
     ch = _channel(request)
     s = await ch.wait_session(float(request.query.get("wait", 0)))
     if s is None:
         raise web.HTTPServiceUnavailable(text=f"no publisher on camera {ch.name}\n", headers={"Retry-After": "1"})
     resp = web.StreamResponse(headers={"Content-Type": "video/mp4", "Cache-Control": "no-store"})
     await resp.prepare(request)
+    # ?gop=0: start at the next keyframe instead of the cached one. A consumer that paces
+    # by timestamps (GStreamer) would otherwise keep the cached GOP's age as its delay.
+    cached = request.query.get("gop", "1") != "0"
     try:
-        async for data in ch.watch(s):
+        async for data in ch.watch(s, cached):
             await resp.write(data)
     except ConnectionError:
         pass

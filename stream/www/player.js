@@ -22,15 +22,21 @@ function wsUrl(path) {
   return u.href;
 }
 
-export function playLive(video, path, { maxLagS = 0.25, onState = () => {} } = {}) {
+// MediaSource everywhere but iPhone; iOS 17.1+ Safari has ManagedMediaSource instead (older iOS: use HLS).
+const MS = globalThis.MediaSource || globalThis.ManagedMediaSource;
+export const liveSupported = Boolean(MS && MS.isTypeSupported('video/mp4; codecs="avc1.42E01E"'));
+
+export function playLive(video, path, { maxLagS = 0.15, jumpLagS = 1.0, onState = () => {} } = {}) {
   const url = wsUrl(path);
   let stopped = false, ws = null, retryMs = 500;
+  const stats = { seeks: 0, reconnects: 0 };
   video.muted = true; // autoplay needs it
   video.playsInline = true;
+  video.disableRemotePlayback = true; // required by ManagedMediaSource
 
   function connect() {
     if (stopped) return;
-    const ms = new MediaSource();
+    const ms = new MS();
     let sb = null;
     const queue = [];
     video.src = URL.createObjectURL(ms);
@@ -51,6 +57,7 @@ export function playLive(video, path, { maxLagS = 0.25, onState = () => {} } = {
       };
       ws.onclose = () => {
         onState("reconnecting");
+        stats.reconnects++;
         if (!stopped) setTimeout(connect, retryMs);
         retryMs = Math.min(retryMs * 2, 5000);
       };
@@ -66,12 +73,16 @@ export function playLive(video, path, { maxLagS = 0.25, onState = () => {} } = {
     }
 
     function chase() {
-      // Stay at the live edge: after a stall, a hidden tab or the initial GOP burst, jump ahead.
+      // Stay near the live edge. Seeking re-decodes from the last keyframe (dropped frames, CPU),
+      // so only jump when far behind (start, GOP burst, hidden tab); otherwise play slightly faster.
       const b = video.buffered;
       if (!b.length) return;
-      const end = b.end(b.length - 1);
-      if (end - video.currentTime > maxLagS || video.currentTime < b.start(b.length - 1)) {
-        video.currentTime = Math.max(b.start(b.length - 1), end - 0.04);
+      const start = b.start(b.length - 1), end = b.end(b.length - 1), lag = end - video.currentTime;
+      if (lag > jumpLagS || video.currentTime < start) {
+        video.currentTime = Math.max(start, end - 0.05);
+        stats.seeks++;
+      } else {
+        video.playbackRate = lag > maxLagS ? 1.25 : 1.0;
       }
       if (video.paused) video.play().catch(() => {});
       // Keep a few seconds only: edge boxes and phones have little memory.
@@ -80,7 +91,7 @@ export function playLive(video, path, { maxLagS = 0.25, onState = () => {} } = {
   }
 
   connect();
-  return { stop() { stopped = true; if (ws) ws.close(); video.removeAttribute("src"); video.load(); } };
+  return { stats, stop() { stopped = true; if (ws) ws.close(); video.removeAttribute("src"); video.load(); } };
 }
 
 function concat(bufs) {

@@ -1,13 +1,16 @@
 """Fixtures for tests against the running compose stack (see .ci/stack.sh).
 
-The stack is brought up outside pytest:
-    docker compose -p edgewatch-test -f compose.yaml -f tests/integration/compose.test.yaml up -d --wait
+The stack is brought up outside pytest (.ci/stack.sh does all of it):
+    docker compose -p edgewatch-test -f compose.yaml -f compose.rtsp.yaml \
+        -f tests/integration/compose.test.yaml up -d --wait
 Tests reach it only through ports published on 127.0.0.1 (the broker's, added by
 compose.test.yaml) and through `docker compose` itself (exec, stop, start).
 
 Environment:
     EDGEWATCH_TEST_PROJECT   compose project name (default edgewatch-test, as in .ci/stack.sh)
     EDGEWATCH_STACK_REQUIRED 1 = fail, not skip, when the stack is not running (CI sets it)
+    EDGEWATCH_TEST_COMPOSE_FILES  colon-separated compose files (default compose.yaml,
+                             compose.rtsp.yaml, compose.test.yaml), as given to `up` with -f
 """
 
 from __future__ import annotations
@@ -29,7 +32,9 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 SCHEMAS = REPO / "inference" / "edgewatch" / "schemas"
 PROJECT = os.environ.get("EDGEWATCH_TEST_PROJECT", "edgewatch-test")
-COMPOSE_FILES = (REPO / "compose.yaml", Path(__file__).with_name("compose.test.yaml"))
+COMPOSE_FILES = tuple(Path(f) for f in os.environ["EDGEWATCH_TEST_COMPOSE_FILES"].split(":")) \
+    if os.environ.get("EDGEWATCH_TEST_COMPOSE_FILES") \
+    else (REPO / "compose.yaml", REPO / "compose.rtsp.yaml", Path(__file__).with_name("compose.test.yaml"))
 
 
 @dataclass(frozen=True)
@@ -39,11 +44,14 @@ class Stack:
     project: str
     files: tuple[Path, ...]
 
-    def compose(self, *args: str, timeout: float = 120, check: bool = True) -> subprocess.CompletedProcess[str]:
+    def command(self, *args: str) -> list[str]:
         cmd = ["docker", "compose", "-p", self.project, "--project-directory", str(REPO)]
         for f in self.files:
             cmd += ["-f", str(f)]
-        res = subprocess.run(cmd + list(args), capture_output=True, text=True, timeout=timeout)
+        return cmd + list(args)
+
+    def compose(self, *args: str, timeout: float = 120, check: bool = True) -> subprocess.CompletedProcess[str]:
+        res = subprocess.run(self.command(*args), capture_output=True, text=True, timeout=timeout)
         if check and res.returncode != 0:
             raise AssertionError(f"docker compose {' '.join(args)} exited {res.returncode}: {res.stderr.strip()}")
         return res
@@ -132,7 +140,7 @@ class Received:
 
 @dataclass
 class MqttClient:
-    """A paho client on its own network thread that records what arrives, for assertions."""
+    """A paho client on its own network thread that keeps every message it receives, for assertions."""
 
     port: int
     username: str | None = None
@@ -140,9 +148,9 @@ class MqttClient:
     transport: str = "tcp"
     client: Any = None
     connack: "queue.Queue[Any]" = field(default_factory=queue.Queue)
-    messages: "queue.Queue[Received]" = field(default_factory=queue.Queue)
+    received: list[Received] = field(default_factory=list)
     pubacks: dict[int, Any] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _cond: threading.Condition = field(default_factory=threading.Condition)
 
     def connect(self, timeout: float = 10) -> Any:
         """Connects and returns the broker's CONNACK reason code (paho ReasonCode)."""
@@ -153,12 +161,18 @@ class MqttClient:
         if self.username is not None:
             self.client.username_pw_set(self.username, self.password)
         self.client.on_connect = lambda c, u, flags, rc, props: self.connack.put(rc)
-        self.client.on_message = lambda c, u, m: self.messages.put(Received(m.topic, m.payload, m.retain, time.monotonic()))
+
+        def on_message(c, u, m):
+            with self._cond:
+                self.received.append(Received(m.topic, m.payload, m.retain, time.monotonic()))
+                self._cond.notify_all()
 
         def on_publish(c, u, mid, rc, props):
-            with self._lock:
+            with self._cond:
                 self.pubacks[mid] = rc
+                self._cond.notify_all()
 
+        self.client.on_message = on_message
         self.client.on_publish = on_publish
         self.client.connect("127.0.0.1", self.port, keepalive=10)
         self.client.loop_start()
@@ -174,34 +188,26 @@ class MqttClient:
     def publish(self, topic: str, payload: str, qos: int = 1, timeout: float = 5) -> Any:
         """Publishes and returns the PUBACK reason code (QoS 1)."""
         info = self.client.publish(topic, payload, qos=qos)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self._lock:
-                if info.mid in self.pubacks:
-                    return self.pubacks[info.mid]
-            time.sleep(0.02)
-        raise AssertionError(f"no PUBACK for {topic} within {timeout} s")
+        with self._cond:
+            if not self._cond.wait_for(lambda: info.mid in self.pubacks, timeout):
+                raise AssertionError(f"no PUBACK for {topic} within {timeout} s")
+            return self.pubacks[info.mid]
 
     def wait_for(self, match: Callable[[Received], bool], timeout: float, what: str) -> Received:
-        deadline = time.monotonic() + timeout
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
-            try:
-                msg = self.messages.get(timeout=left)
-            except queue.Empty:
-                continue
-            if match(msg):
-                return msg
+        """The first message received so far, or within `timeout`, that `match`es."""
 
-    def drain(self) -> list[Received]:
-        out = []
-        while True:
-            try:
-                out.append(self.messages.get_nowait())
-            except queue.Empty:
-                return out
+        def found() -> Received | None:
+            return next((m for m in self.received if match(m)), None)
+
+        with self._cond:
+            if not self._cond.wait_for(lambda: found() is not None, max(timeout, 0)):
+                raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+            return found()
+
+    def messages(self, topic: str, since: float = 0.0) -> list[Received]:
+        """Messages on `topic` that arrived at or after `since` (time.monotonic())."""
+        with self._cond:
+            return [m for m in self.received if m.topic == topic and m.at >= since]
 
     def close(self) -> None:
         if self.client is not None:

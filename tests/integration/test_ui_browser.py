@@ -1,15 +1,17 @@
 """The UI in a real browser against the running stack (docker compose up).
 
 Needs: the stack's UI on http://127.0.0.1:${EDGEWATCH_UI_PORT:-8080}, its password in
-EDGEWATCH_UI_PASSWORD, the worker playing a video with people in it, Debian's /usr/bin/chromium and
-pip `playwright` (no `playwright install`: the system Chromium is used). Skips only when the UI is
-not reachable, i.e. the stack is not running.
+EDGEWATCH_UI_PASSWORD (else read from the ui container's /data/ui-password, where the UI keeps a
+generated one), the worker playing a video with people in it, Debian's /usr/bin/chromium and pip
+`playwright` (no `playwright install`: the system Chromium is used). Skips only when the UI is not
+reachable, i.e. the stack is not running; fails then too with EDGEWATCH_STACK_REQUIRED=1 (CI).
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import subprocess
 import time
 import urllib.request
 from pathlib import Path
@@ -34,9 +36,33 @@ def _ui_running() -> bool:
         return False
 
 
-pytestmark = [
-    pytest.mark.skipif(not _ui_running(), reason=f"the stack is not running: no UI answers on {BASE}/healthz"),
-]
+def _require_stack() -> None:
+    if _ui_running():
+        return
+    why = f"the stack is not running: no UI answers on {BASE}/healthz"
+    if os.environ.get("EDGEWATCH_STACK_REQUIRED") == "1":
+        pytest.fail(why)
+    pytest.skip(why)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _stack_up() -> None:
+    _require_stack()
+
+
+def _generated_password() -> str | None:
+    """The UI's generated password, from the ui container of the compose project (if any)."""
+    project = os.environ.get("EDGEWATCH_TEST_PROJECT", "edgewatch-test")
+    try:
+        ids = subprocess.run(["docker", "ps", "-q", "--filter", f"label=com.docker.compose.project={project}",
+                              "--filter", "label=com.docker.compose.service=ui"],
+                             capture_output=True, text=True, timeout=20).stdout.split()
+        if len(ids) != 1:
+            return None
+        res = subprocess.run(["docker", "exec", ids[0], "cat", "/data/ui-password"], capture_output=True, text=True, timeout=20)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return res.stdout.strip() or None if res.returncode == 0 else None
 
 
 @pytest.fixture(scope="module")
@@ -52,9 +78,9 @@ def browser():
 
 @pytest.fixture(scope="module")
 def password() -> str:
-    pw = os.environ.get("EDGEWATCH_UI_PASSWORD")
+    pw = os.environ.get("EDGEWATCH_UI_PASSWORD") or _generated_password()
     if not pw:
-        pytest.fail("the stack is running but EDGEWATCH_UI_PASSWORD is not set for the test")
+        pytest.fail("the stack is running but EDGEWATCH_UI_PASSWORD is not set and no generated one was found")
     return pw
 
 

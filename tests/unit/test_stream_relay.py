@@ -57,15 +57,14 @@ def _probe(data: bytes, tmp: Path, name: str) -> dict:
 
 
 class Publisher:
-    """The worker's side: real ffmpeg encoding the course video in real time and POSTing MPEG-TS."""
+    """The worker's side: real ffmpeg encoding the course video in real time and POSTing it (FLV or MPEG-TS)."""
 
-    def __init__(self, port: int, size: str) -> None:
+    def __init__(self, port: int, size: str, fmt: tuple[str, ...] = ("-f", "flv")) -> None:
         self.proc = subprocess.Popen(
             ["ffmpeg", "-hide_banner", "-loglevel", "error", "-re", "-stream_loop", "-1", "-i", str(VIDEO),
              "-t", "40", "-an", "-vf", f"scale={size}", "-c:v", "libx264", "-preset", "veryfast",
              "-tune", "zerolatency", "-g", "10", "-bf", "0", "-b:v", "800k", "-pix_fmt", "yuv420p",
-             "-f", "mpegts", "-flush_packets", "1", "-omit_video_pes_length", "0",
-             f"http://127.0.0.1:{port}/ingest/cam1"],
+             "-flush_packets", "1", *fmt, f"http://127.0.0.1:{port}/ingest/cam1"],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
 
@@ -180,6 +179,16 @@ def test_rtsp_restream_is_readable(relay):
     info = _rtsp_frames(relay["rtsp"], 10)
     assert (info["codec_name"], info["width"], info["height"]) == ("h264", 768, 432)
     assert int(info["nb_read_frames"]) >= 10
+    # Whole pictures, not just frames: FFmpeg (what most NVRs run) must get one packet per picture.
+    # (A keyframe split in two -- same timestamp twice -- decodes as a smeared picture.)
+    out = subprocess.run(
+        ["ffprobe", "-v", "error", "-rtsp_transport", "tcp", "-read_intervals", "%+#30", "-select_streams", "v:0",
+         "-show_entries", "packet=pts", "-of", "csv=p=0", relay["rtsp"]],
+        capture_output=True, text=True, timeout=20,
+    )
+    assert out.returncode == 0, out.stderr
+    pts = [line.split(",")[0] for line in out.stdout.split() if not line.startswith("N/A")]
+    assert len(pts) >= 25 and len(set(pts)) == len(pts), f"repeated timestamps in {pts}"
 
 
 def test_new_publisher_is_served_without_restarting_the_relay(relay, tmp_path):
@@ -197,7 +206,8 @@ def test_new_publisher_is_served_without_restarting_the_relay(relay, tmp_path):
     async def viewer_then_publish():
         task = asyncio.create_task(_read_ws(ws_url, 6))
         await asyncio.sleep(0.5)
-        relay["pub"] = Publisher(relay["http"], "640:360")
+        # MPEG-TS this time: the relay probes the container, both are accepted.
+        relay["pub"] = Publisher(relay["http"], "640:360", ("-f", "mpegts", "-omit_video_pes_length", "0"))
         return await task
 
     data, _ = asyncio.run(viewer_then_publish())
@@ -213,3 +223,24 @@ def test_new_publisher_is_served_without_restarting_the_relay(relay, tmp_path):
     assert (info["width"], info["height"]) == (640, 360)
     assert json.loads(_get(base + "/healthz"))["cameras"]["cam1"]["publishers"] == 2
     assert relay["proc"].poll() is None
+
+
+def test_mp4_splitter_cuts_real_ffmpeg_output_into_frames():
+    """The splitter on FFmpeg's own fragmented MP4, fed in awkward chunk sizes: one fragment per frame, keyframes marked."""
+    sys.path.insert(0, str(REPO / "stream"))
+    from relay.mp4 import Mp4Splitter
+
+    data = subprocess.run(
+        ["ffmpeg", "-v", "error", "-i", str(VIDEO), "-t", "2", "-an", "-c:v", "libx264", "-preset", "veryfast",
+         "-tune", "zerolatency", "-g", "10", "-bf", "0", "-f", "mp4",
+         "-movflags", "empty_moov+default_base_moof+frag_every_frame", "pipe:1"],
+        capture_output=True, check=True, timeout=30,
+    ).stdout
+    sp = Mp4Splitter()
+    frags = []
+    for i in range(0, len(data), 997):
+        frags += sp.feed(data[i:i + 997])
+    assert sp.init is not None and sp.init[4:8] == b"ftyp" and b"moov" in sp.init
+    assert len(frags) == 20  # 2 s at 10 fps
+    assert [i for i, f in enumerate(frags) if f.key] == [0, 10]
+    assert sum(len(f.data) for f in frags) + len(sp.init) <= len(data)

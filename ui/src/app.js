@@ -48,6 +48,13 @@ class UiApp {
     this.auth = new Auth(password, { secureCookie: cfg.secureCookie });
     this.store = await Store.open(cfg.dataDir, { logger, retentionDays: cfg.retentionDays });
     this.live = new LiveState();
+    const since = Math.floor(Date.now() / 60000) - 10;
+    const byCamera = new Map();
+    for (const row of this.store.minuteCounts({ sinceMinute: since })) {
+      if (!byCamera.has(row.camera)) byCamera.set(row.camera, []);
+      byCamera.get(row.camera).push(row);
+    }
+    for (const [camera, rows] of byCamera) this.live.seedSeries(camera, rows);
     this.hub = new SseHub({ logger });
     this.proxy = new StreamProxy(cfg.stream.url, { logger });
     this.bridge = new MqttBridge(cfg.mqtt, (camera, kind, value) => this._onMessage(camera, kind, value), {

@@ -52,6 +52,21 @@ class LiveState {
     if (drop) cam.series.splice(0, drop);
   }
 
+  /**
+   * Fills a camera's chart after a restart from the stored per-minute peaks (one point a second,
+   * the minute's peak), so the 10-minute chart is not empty. Live samples then continue it.
+   */
+  seedSeries(camera, minuteRows) {
+    const cam = this._camera(camera);
+    if (!cam || cam.series.length) return;
+    const nowSec = Math.floor(this.now() / 1000);
+    for (const r of minuteRows) {
+      for (let s = r.minute * 60; s < r.minute * 60 + 60; s += 1) {
+        if (s > nowSec - SERIES_SECONDS && s < nowSec) cam.series.push([s, r.max_in_frame]);
+      }
+    }
+  }
+
   /** Worker health from status + freshness: online, offline, stale (online but silent) or unknown. */
   workerHealth(camera, staleMs = 10000) {
     const cam = this.cameras.get(camera);

@@ -35,25 +35,28 @@ function sendText(res, status, text, extra = {}) {
 function readBody(req, res) {
   return new Promise((resolve) => {
     const declared = Number(req.headers['content-length'] || 0);
-    if (declared > MAX_BODY) {
-      sendText(res, 413, 'request body too large', { Connection: 'close' });
-      req.destroy();
-      return resolve(null);
-    }
+    // After a 413 the connection is closed once the answer is out; the rest of the body is never read.
+    const refuse = () => {
+      if (!res.headersSent) sendText(res, 413, 'request body too large', { Connection: 'close' });
+      res.once('finish', () => req.destroy());
+      req.pause();
+      resolve(null);
+    };
+    if (declared > MAX_BODY) return refuse();
     const chunks = [];
     let size = 0;
     req.on('data', (c) => {
       size += c.length;
       if (size > MAX_BODY) {
-        if (!res.headersSent) sendText(res, 413, 'request body too large', { Connection: 'close' });
-        req.destroy();
-        resolve(null);
+        req.removeAllListeners('data');
+        refuse();
         return;
       }
       chunks.push(c);
     });
     req.on('end', () => resolve(size > MAX_BODY ? null : Buffer.concat(chunks).toString('utf8')));
     req.on('error', () => resolve(null));
+    return undefined;
   });
 }
 
@@ -189,9 +192,16 @@ function createServer(deps) {
       else res.destroy();
     });
   });
-  // Long-lived responses (SSE, live video) must outlive requestTimeout, which only covers receiving the request.
+  // WebSocket video (the relay's low-latency path): session checked here, then piped unchanged.
   server.on('upgrade', (req, socket, head) => {
-    const url = new URL(req.url, 'http://ui.local');
+    socket.on('error', () => socket.destroy());
+    let url;
+    try {
+      url = new URL(req.url, 'http://ui.local');
+    } catch {
+      socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+      return;
+    }
     const sub = url.pathname.startsWith('/stream/') ? url.pathname.slice('/stream/'.length) : null;
     if (sub === null || !STREAM_PATH_RE.test(sub) || sub.split('/').includes('..')) {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');

@@ -302,6 +302,8 @@ describe('history and password across restarts', () => {
       const counts = (await (await api('/api/counts?camera=camR')).json()).counts;
       assert.equal(counts.length, 1);
       assert.equal(counts[0].max_in_frame, 4);
+      const series = (await (await api('/api/state')).json()).cameras.camR.series;
+      assert.ok(series.length > 0 && series.every((p) => p[1] === 4), 'chart not seeded from the stored minute');
       // A redelivery after the restart is still recognised as a duplicate.
       await h.waitFor(async () => (await (await api('/api/state')).json()).health.broker.connected, { what: 'broker' });
       await pub.publish('edgewatch/camR/events', ev, { qos: 1 });

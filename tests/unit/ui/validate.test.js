@@ -1,0 +1,133 @@
+'use strict';
+// Payload validation: the docs/mqtt.md examples pass, every field of the JSON Schemas is kept,
+// and malformed input gets a reason instead of an exception.
+
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const path = require('node:path');
+const { describe, it } = require('node:test');
+const { REPO, UI_DIR } = require('./helpers');
+
+const { parsePayload, parseTopic } = require(path.join(UI_DIR, 'src', 'validate.js'));
+const SCHEMAS = path.join(REPO, 'inference', 'edgewatch', 'schemas');
+const MAX = 64 * 1024;
+const buf = (o) => Buffer.from(typeof o === 'string' ? o : JSON.stringify(o));
+
+// One message per kind carrying every field its schema defines.
+const FULL = {
+  status: { schema: 'status', msg: { state: 'offline', ts: 1764080000.1, camera: 'cam1', source: 'video.mp4', reason: 'lost' } },
+  state: {
+    schema: 'state',
+    msg: {
+      camera: 'cam1', ts: 1764080000.1, video_s: 12.3, frame: 123, in_frame: 1, total: 4, avg_duration_s: 17.2,
+      tracks: [{ id: 4, box: [1, 2, 3, 4], enter_s: 10.1, duration_s: 2.2 }],
+      lines: { door: { in: 3, out: 2 } }, zones: { table: { occupancy: 1, entered: 4, max_dwell_s: 15.0 } },
+    },
+  },
+  events: {
+    schema: 'event',
+    msg: {
+      id: '5f0c', seq: 17, camera: 'cam1', type: 'alert', ts: 1764080000.1, video_s: 31.2, rule: 'max_dwell', value: 40,
+      limit: 30, track_id: 4, zone: 'table',
+    },
+  },
+  perf: {
+    schema: 'perf',
+    msg: {
+      camera: 'cam1', ts: 1764080000.1, fps: 9.9, infer_ms_p50: 8.1, infer_ms_p95: 9.4, latency_ms_p50: 40.2, latency_ms_p95: 61.0,
+      mqtt_bps: 812.0, video_bps: 98000.0, model: 'person-detection-retail-0013', precision: 'FP16', device: 'CPU', frames: 1234,
+    },
+  },
+  segmentation: {
+    schema: 'segmentation',
+    msg: { camera: 'cam1', ts: 1, video_s: 2, frame: 20, classes: { road: 0.41, curb: 0.02, marking: 0.01, background: 0.56 } },
+  },
+};
+
+function schemaFields(schema) {
+  // Top-level properties plus those named in conditional branches (event types).
+  const names = new Set(Object.keys(schema.properties || {}));
+  const walk = (node) => {
+    if (!node || typeof node !== 'object') return;
+    if (node.then && node.then.properties) Object.keys(node.then.properties).forEach((k) => names.add(k));
+    for (const v of Object.values(node)) if (typeof v === 'object') walk(v);
+  };
+  (schema.allOf || []).forEach(walk);
+  return names;
+}
+
+describe('parsePayload', () => {
+  for (const [kind, { schema, msg }] of Object.entries(FULL)) {
+    it(`keeps every field of ${schema}.schema.json`, () => {
+      const r = parsePayload(buf(msg), kind, MAX);
+      assert.ok(r.ok, r.error);
+      const file = path.join(SCHEMAS, `${schema}.schema.json`);
+      const fields = schemaFields(JSON.parse(fs.readFileSync(file, 'utf8')));
+      const known = new Set(Object.keys(r.value));
+      // Fields of other event types: check them through a message of that type below.
+      const missing = [...fields].filter((f) => !known.has(f) && !(kind === 'events' && ['duration_s', 'side', 'line', 'direction', 'dwell_s', 'class', 'score', 'detail'].includes(f)));
+      assert.deepEqual(missing, [], `${schema}: the UI drops ${missing}`);
+    });
+  }
+
+  it('keeps the fields of every event type', () => {
+    const base = { id: 'x', seq: 1, camera: 'c', ts: 1, video_s: 1 };
+    const cases = [
+      { type: 'person_enter', track_id: 1, side: null },
+      { type: 'person_leave', track_id: 1, duration_s: 3, side: 'left' },
+      { type: 'line_cross', track_id: 1, line: 'door', direction: 'out' },
+      { type: 'zone_enter', track_id: 1, zone: 'table' },
+      { type: 'zone_leave', track_id: 1, zone: 'table', dwell_s: 4 },
+      { type: 'alert', rule: 'max_people', value: 3, limit: 2 },
+      { type: 'class_begin', class: 'person', score: 0.9 },
+      { type: 'source_lost', detail: 'EOF' },
+    ];
+    for (const c of cases) {
+      const r = parsePayload(buf({ ...base, ...c }), 'events', MAX);
+      assert.ok(r.ok, `${c.type}: ${r.error}`);
+      assert.deepEqual(r.value, { ...base, ...c });
+    }
+  });
+
+  it('names the cause of each refusal', () => {
+    const cases = [
+      [Buffer.from([0xff, 0xfe]), 'state', /not UTF-8/],
+      [buf('{"a":'), 'state', /not JSON/],
+      [buf('[1,2]'), 'state', /not a JSON object/],
+      [buf({ ...FULL.state.msg, in_frame: -1 }), 'state', /in_frame=-1 out of range/],
+      [buf({ ...FULL.state.msg, in_frame: 1.5 }), 'state', /in_frame must be an integer/],
+      [buf({ ...FULL.state.msg, total: '4' }), 'state', /total must be a finite number/],
+      [buf({ ...FULL.state.msg, tracks: {} }), 'state', /tracks must be an array/],
+      [buf({ ...FULL.state.msg, tracks: [{ id: 1, box: [1, 2] }] }), 'state', /box must be 4 numbers/],
+      [buf({ ...FULL.state.msg, lines: { door: 3 } }), 'state', /lines.\* must be objects/],
+      [buf({ ...FULL.status.msg, state: 'sleeping' }), 'status', /state="sleeping" is not allowed/],
+      [buf({ ...FULL.events.msg, type: 'party' }), 'events', /type="party" is not allowed/],
+      [buf({ ...FULL.events.msg, id: undefined }), 'events', /id must be a string/],
+      [buf({ ...FULL.segmentation.msg, classes: { road: 1.5 } }), 'segmentation', /classes.road must be a share/],
+      [buf({ ...FULL.perf.msg, camera: '../x' }), 'perf', /camera has forbidden characters/],
+      [Buffer.alloc(MAX + 1, 0x20), 'perf', /exceeds/],
+    ];
+    for (const [payload, kind, re] of cases) {
+      const r = parsePayload(payload, kind, MAX);
+      assert.equal(r.ok, false, `${re} accepted`);
+      assert.match(r.error, re);
+    }
+  });
+
+  it('does not let a payload pollute prototypes', () => {
+    const r = parsePayload(buf('{"__proto__": {"x": 1}, "state": "online", "ts": 1, "camera": "c", "source": "s"}'), 'status', MAX);
+    assert.ok(r.ok);
+    assert.equal(({}).x, undefined);
+    assert.equal(r.value.x, undefined);
+  });
+});
+
+describe('parseTopic', () => {
+  it('accepts <prefix>/<camera>/<kind> only', () => {
+    assert.deepEqual(parseTopic('edgewatch/cam1/state', 'edgewatch'), { camera: 'cam1', kind: 'state' });
+    assert.deepEqual(parseTopic('site/a/edgewatch/cam-2/events', 'site/a/edgewatch'), { camera: 'cam-2', kind: 'events' });
+    for (const t of ['edgewatch/cam1', 'edgewatch/cam1/state/x', 'other/cam1/state', 'edgewatch/cam 1/state', 'edgewatch/cam1/tracks', 'edgewatch//state']) {
+      assert.equal(parseTopic(t, 'edgewatch'), null, t);
+    }
+  });
+});
