@@ -46,7 +46,7 @@ def _run_parser() -> argparse.ArgumentParser:
     p.add_argument("--mqtt-port", type=int, help="MQTT broker port (default 1883)")
     p.add_argument("--mqtt-user", help="MQTT username")
     p.add_argument("--mqtt-password", help="MQTT password (prefer EDGEWATCH_MQTT_PASSWORD or _FILE)")
-    p.add_argument("--summary", help="write a JSON summary of the run to this file")
+    p.add_argument("--summary", help="write a JSON summary of the run to this file (- for stdout)")
     p.add_argument("--state-file", help="persist the day's totals here across restarts")
     p.add_argument("--show", action="store_true", default=None, help="show the annotated video in a window")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")

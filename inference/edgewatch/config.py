@@ -150,7 +150,7 @@ class Config(_Section):
     alerts: AlertConfig = AlertConfig()
     mqtt: MqttConfig = MqttConfig()
     video: VideoConfig = VideoConfig()
-    summary: str | None = Field(None, description="write a JSON summary here at the end of the run")
+    summary: str | None = Field(None, description="write a JSON summary here at the end of the run (- for stdout)")
     state_file: str | None = Field(None, description="persist the day's totals here so a restart keeps them")
 
     @model_validator(mode="after")
@@ -160,6 +160,8 @@ class Config(_Section):
             dup = {n for n in names if names.count(n) > 1}
             if dup:
                 raise ValueError(f"{kind}: duplicate name {sorted(dup)[0]!r}")
+        if self.summary == "-" and self.video.output == "-":
+            raise ValueError("summary and video.output cannot both be '-' (stdout)")
         if self.tracker.low_threshold > self.model.threshold:
             raise ValueError("tracker.low_threshold must not exceed model.threshold")
         return self

@@ -262,6 +262,9 @@ class Worker:
 
 
 def write_summary(path: str, summary: dict[str, Any]) -> None:
+    if path == "-":  # for `docker compose run ... --summary -`
+        print(json.dumps(summary), flush=True)
+        return
     target = Path(path)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
