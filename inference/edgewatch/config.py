@@ -136,7 +136,7 @@ class VideoConfig(_Section):
     output: str | None = Field(None, description="file (.mp4/.jpg), URL (rtsp://, rtmp://, srt://, udp://) for FFmpeg, or '-' for raw frames on stdout")
     policy: Literal["always", "on-event", "off"] = Field("always", description="stream always, only while people are present (+ tail), or never")
     tail_s: float = Field(5.0, ge=0, description="keep streaming this long after the last person left")
-    bitrate: str = Field("800k", description="H.264 bitrate for FFmpeg outputs")
+    bitrate: str = Field("800k", pattern=r"^\d+(\.\d+)?[kKmM]?$", description="H.264 bitrate for FFmpeg outputs, e.g. 800k or 2M")
     show: bool = Field(False, description="show a window (desktop use)")
 
 

@@ -112,3 +112,52 @@ def test_on_event_policy_sends_video_only_around_people(videos, worker_env, edge
                             "-of", "csv=p=0", str(out)], capture_output=True, text=True, check=True)
     frames = int(probe.stdout.strip())
     assert 60 < frames <= 150 - 35  # person 3 enters at 50.2 s: the empty first 4.7 s are not sent
+
+
+def test_video_reaches_the_real_stream_relay_and_survives_its_restart(videos, worker_env, tmp_path):
+    """-o http://relay/ingest/cam: the worker's FLV arrives at stream/relay; after the relay restarts the worker
+    reconnects by itself (FFmpeg restarted with back-off) and the relay serves video again."""
+    import urllib.request
+
+    repo = Path(__file__).resolve().parents[2]
+    port, rtsp = free_port(), free_port()
+
+    def start_relay() -> subprocess.Popen:
+        return subprocess.Popen([sys.executable, "-m", "relay", "--host", "127.0.0.1", "--port", str(port),
+                                 "--rtsp-port", str(rtsp), "--rtsp-python", "/usr/bin/python3", "--rtsp-cameras", "cam1",
+                                 "--hls-dir", str(tmp_path / "hls")], cwd=repo / "stream",
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def received() -> int:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
+                cam = json.loads(r.read()).get("cameras", {}).get("cam1") or {}
+        except OSError:
+            return -1
+        return int(cam.get("bytes_in", 0)) if cam.get("live") else 0
+
+    def wait_bytes(minimum: int, timeout: float) -> int:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            got = received()
+            if got >= minimum:
+                return got
+            time.sleep(0.5)
+        raise AssertionError(f"relay received {received()} bytes, wanted {minimum}")
+
+    relay = start_relay()
+    worker = subprocess.Popen([sys.executable, "-m", "edgewatch", "-i", str(videos / "Pedestrian_Detect_2_1_1.mp4"),
+                               "--realtime", "-m", "person-detection-retail-0013", "-o", f"http://127.0.0.1:{port}/ingest/cam1"],
+                              env=worker_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_bytes(50_000, 60)
+        relay.terminate()
+        relay.wait(10)
+        time.sleep(2)
+        relay = start_relay()
+        wait_bytes(50_000, 60)  # the new relay process counts from zero: this is video sent after the restart
+    finally:
+        worker.terminate()
+        relay.terminate()
+        worker.wait(30)
+        relay.wait(10)

@@ -27,7 +27,9 @@ from ..sources.locate import IMAGE_EXTS, redact
 log = logging.getLogger(__name__)
 
 # Container format FFmpeg must write for each URL scheme.
-STREAM_FORMATS = {"rtsp": "rtsp", "rtmp": "flv", "srt": "mpegts", "udp": "mpegts", "tcp": "mpegts", "http": "mpegts"}
+# HTTP goes to the relay's ingest as FLV: FFmpeg's MPEG-TS demuxer holds each picture until the next one
+# starts, 200 ms at 10 fps (measured, stream/README.md).
+STREAM_FORMATS = {"rtsp": "rtsp", "rtmp": "flv", "srt": "mpegts", "udp": "mpegts", "tcp": "mpegts", "http": "flv"}
 VIDEO_EXTS = {".mp4", ".mkv", ".avi", ".mov", ".ts"}
 
 
@@ -45,6 +47,14 @@ def _encoder_args(fps: float, bitrate: str) -> dict:
     gop = max(1, round(fps))  # one key frame a second: players join and recover fast
     return {"vcodec": "libx264", "preset": "veryfast", "tune": "zerolatency", "pix_fmt": "yuv420p",
             "g": gop, "keyint_min": gop, "video_bitrate": bitrate}
+
+
+def _half(bitrate: str) -> str:
+    """'800k' -> '400k': a half-second rate-control buffer."""
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)([kKmM]?)", bitrate.strip())
+    if not m:
+        raise EdgewatchError(f"video.bitrate: {bitrate!r} is not a bitrate like 800k or 2M")
+    return f"{float(m.group(1)) / 2:g}{m.group(2)}"
 
 
 def _ffmpeg_process(target: str, size: tuple[int, int], fps: float, out_args: dict) -> subprocess.Popen:
@@ -154,7 +164,9 @@ class StreamSink(VideoSink):
         if not shutil.which("ffmpeg"):
             raise EdgewatchError("ffmpeg is not installed: it is needed to stream video to " + redact(url))
         self.url, self.size, self.fps = url, size, fps
-        self.args = {**_encoder_args(fps, bitrate), "format": STREAM_FORMATS[urlparse(url).scheme]}
+        # A capped rate and small buffer keep a constant, low bandwidth; packets are flushed as made.
+        self.args = {**_encoder_args(fps, bitrate), "maxrate": bitrate, "bufsize": _half(bitrate), "bf": 0,
+                     "flush_packets": 1, "format": STREAM_FORMATS[urlparse(url).scheme]}
         if self.args["format"] == "rtsp":
             self.args["rtsp_transport"] = "tcp"
         self._queue: queue.Queue = queue.Queue(maxsize=2)
