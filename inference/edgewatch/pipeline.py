@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -158,7 +159,7 @@ class Worker:
                 continue
             output = self.stages.adapter.postprocess(outputs, tag, infer_ms)
             if self.stages.reid is not None and output.detections:
-                output = type(output)(**{**output.__dict__, "embeddings": self.stages.reid.embed(tag, output.detections)})
+                output = dataclasses.replace(output, embeddings=self.stages.reid.embed(tag, output.detections))
             facts = self.analytics.update(output)
             if output.segmentation is not None:
                 self.seg_frames += 1
