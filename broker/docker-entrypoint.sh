@@ -9,10 +9,17 @@
 # and is then written to $SECRETS_DIR/mqtt-<user>-password, readable only by the broker and
 # the group of the one service that needs it (worker: gid 2001, ui: gid 2002), so the worker
 # and the UI read their own password from the shared volume and nothing is baked into an image.
+#
+# It also writes the ACL (EDGEWATCH_MQTT_WORKER_CAMERAS: the camera ids the worker user may use,
+# comma-separated, default cam1; `+` = any camera) and, on first start, the TLS certificates of
+# the 8883 listener (see tls_setup below).
 set -eu
 
 SECRETS_DIR="${EDGEWATCH_SECRETS_DIR:-/secrets}"
 PASSWD_FILE=/etc/mosquitto/auth/passwd
+ACL_TEMPLATE=/etc/mosquitto/acl
+ACL_FILE=/etc/mosquitto/auth/acl
+TLS_DIR=/var/lib/mosquitto/tls
 
 die() { echo "broker: $*" >&2; exit 1; }
 
@@ -71,5 +78,78 @@ mosquitto_passwd -b "$PASSWD_FILE.new" worker "$worker_pw"
 mosquitto_passwd -b "$PASSWD_FILE.new" ui "$ui_pw"
 mv -f "$PASSWD_FILE.new" "$PASSWD_FILE"
 unset worker_pw ui_pw EDGEWATCH_MQTT_WORKER_PASSWORD EDGEWATCH_MQTT_UI_PASSWORD
+
+# write_acl: the ACL template with its @CAMERA@ line repeated for each allowed camera.
+write_acl() {
+  cameras="$(printf '%s' "${EDGEWATCH_MQTT_WORKER_CAMERAS:-cam1}" | tr ', ' '\n\n' | sed '/^$/d')"
+  [ -n "$cameras" ] || die "EDGEWATCH_MQTT_WORKER_CAMERAS names no camera"
+  set -f  # camera ids are matched below; never let the shell expand them as file names
+  for c in $cameras; do
+    case "$c" in
+      +) ;;
+      *[!A-Za-z0-9_-]*) die "EDGEWATCH_MQTT_WORKER_CAMERAS: '$c' is not a camera id (letters, digits, _ and - only; + = any)" ;;
+    esac
+    [ "${#c}" -le 64 ] || die "EDGEWATCH_MQTT_WORKER_CAMERAS: '$c' is longer than 64 characters"
+  done
+  ( umask 0077
+    while IFS= read -r line; do
+      case "$line" in
+        topic*@CAMERA@*) for c in $cameras; do printf '%s\n' "$line" | sed "s/@CAMERA@/$c/"; done ;;
+        *) printf '%s\n' "$line" ;;
+      esac
+    done <"$ACL_TEMPLATE" >"$ACL_FILE.new" )
+  set +f
+  mv -f "$ACL_FILE.new" "$ACL_FILE"
+  echo "broker: the worker user may use camera(s): $(echo $cameras)" >&2
+}
+
+# tls_setup: certificates for the 8883 listener. Mounted server.crt + server.key in $TLS_DIR are
+# used as they are. Otherwise (first start, or a generated certificate within 30 days of expiry)
+# a private CA signs a server certificate for broker, localhost, 127.0.0.1 and the names in
+# EDGEWATCH_MQTT_TLS_NAMES (comma-separated DNS names or IPs); the CA key is deleted once it has
+# signed, so a stolen volume cannot mint more certificates. Clients verify with the CA
+# certificate, exported world-readable to $SECRETS_DIR/mqtt-ca.crt.
+tls_setup() {
+  ( umask 0077; mkdir -p "$TLS_DIR" )
+  if [ -s "$TLS_DIR/server.crt" ] && [ -s "$TLS_DIR/server.key" ] \
+     && { [ ! -e "$TLS_DIR/.generated" ] || openssl x509 -checkend 2592000 -noout -in "$TLS_DIR/server.crt" >/dev/null; }; then
+    :
+  else
+    san="DNS:broker,DNS:localhost,IP:127.0.0.1"
+    for name in $(printf '%s' "${EDGEWATCH_MQTT_TLS_NAMES:-}" | tr ',' ' '); do
+      case "$name" in
+        *[!A-Za-z0-9.:-]*) die "EDGEWATCH_MQTT_TLS_NAMES: '$name' is not a DNS name or an IP address" ;;
+        *[!0-9.]*) case "$name" in *:*) san="$san,IP:$name" ;; *) san="$san,DNS:$name" ;; esac ;;
+        *) san="$san,IP:$name" ;;
+      esac
+    done
+    work="$(mktemp -d)"
+    ( umask 0077
+      openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 3650 \
+        -subj "/CN=Edgewatch MQTT CA $(head -c 6 /dev/urandom | od -An -tx1 | tr -d ' \n')" \
+        -addext "basicConstraints=critical,CA:TRUE,pathlen:0" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+        -keyout "$work/ca.key" -out "$work/ca.crt" 2>/dev/null
+      openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=broker" \
+        -keyout "$work/server.key" -out "$work/server.csr" 2>/dev/null
+      printf '%s\n' "basicConstraints=critical,CA:FALSE" "keyUsage=critical,digitalSignature" \
+        "extendedKeyUsage=serverAuth" "subjectAltName=$san" \
+        "subjectKeyIdentifier=hash" "authorityKeyIdentifier=keyid" >"$work/server.ext"
+      openssl x509 -req -in "$work/server.csr" -CA "$work/ca.crt" -CAkey "$work/ca.key" -set_serial "0x$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')" \
+        -days 3650 -extfile "$work/server.ext" -out "$work/server.crt" 2>/dev/null
+    ) || die "could not generate the TLS certificates in $work"
+    for f in ca.crt server.crt server.key; do mv -f "$work/$f" "$TLS_DIR/$f"; done
+    rm -rf "$work"
+    : >"$TLS_DIR/.generated"
+    echo "broker: generated a private CA and a TLS server certificate for $san in $TLS_DIR" >&2
+  fi
+  # The CA clients should trust: the mounted/generated ca.crt, else the (self-signed) server.crt.
+  ca="$TLS_DIR/ca.crt"; [ -s "$ca" ] || ca="$TLS_DIR/server.crt"
+  cp "$ca" "$SECRETS_DIR/mqtt-ca.crt.tmp.$$"
+  chmod 0644 "$SECRETS_DIR/mqtt-ca.crt.tmp.$$"
+  mv -f "$SECRETS_DIR/mqtt-ca.crt.tmp.$$" "$SECRETS_DIR/mqtt-ca.crt"
+}
+
+write_acl
+tls_setup
 
 exec "$@"

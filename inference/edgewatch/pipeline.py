@@ -60,7 +60,10 @@ def prepare(cfg: Config) -> Stages:
 
     source = open_source(cfg.source)
     try:
-        loaded = runtime.load(files, cfg.model.device, cfg.model.cache_dir, check=check)
+        # A camera (or a file paced like one) needs each frame fast, not the most frames a second.
+        paced = source.info.live or cfg.source.realtime
+        loaded = runtime.load(files, cfg.model.device, cfg.model.cache_dir, check=check,
+                              hint="LATENCY" if paced else "THROUGHPUT")
         reid = None
         if cfg.model.reid is not None:
             reid_files = registry.resolve(cfg.model.reid.model, cfg.model.precision, models_root)
