@@ -24,7 +24,13 @@ def load(path: str | None, camera: str) -> dict[str, Any] | None:
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError) as err:
-        log.warning("ignoring unreadable state file %s: %s", path, err)
+        # Set aside, not overwritten by the next save: whoever looks into it may still recover the counts.
+        aside = Path(f"{path}.unreadable")
+        try:
+            os.replace(path, aside)
+        except OSError:
+            aside = Path(path)
+        log.warning("ignoring unreadable state file %s (kept as %s): %s", path, aside, err)
         return None
     if not isinstance(data, dict) or data.get("camera") != camera or data.get("date") != _today():
         return None

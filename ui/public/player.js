@@ -61,7 +61,7 @@ function playLive(video, path, onState) {
         if (stopped) return;
         onState('reconnecting');
         setTimeout(connect, retryMs);
-        retryMs = Math.min(retryMs * 2, 5000);
+        retryMs = Math.min(retryMs * 2, 2000); // short: a restarted relay plays again within seconds
       };
     }, { once: true });
 

@@ -68,6 +68,9 @@ function loadConfig(env) {
     mqtt: Object.freeze({
       url: mqttUrl.href,
       username: env.EDGEWATCH_MQTT_USERNAME || undefined,
+      // Set = a persistent session under this id: the broker keeps our subscription and queues QoS 1
+      // events while the UI is away (restarting, or the broker restarted and we are not back yet).
+      clientId: env.EDGEWATCH_MQTT_CLIENT_ID || undefined,
       password: secretFromEnv(env, 'EDGEWATCH_MQTT_PASSWORD'),
       prefix,
       maxPayloadBytes: intFromEnv(env, 'EDGEWATCH_UI_MAX_PAYLOAD', 64 * 1024, 256, 16 * 1024 * 1024),

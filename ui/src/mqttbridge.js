@@ -7,7 +7,7 @@ const { parsePayload, parseTopic } = require('./validate');
 
 class MqttBridge {
   /**
-   * @param {{url: string, username?: string, password?: string, prefix: string, maxPayloadBytes: number}} cfg
+   * @param {{url: string, username?: string, password?: string, clientId?: string, prefix: string, maxPayloadBytes: number}} cfg
    * @param {(camera: string, kind: string, value: object) => void} onMessage called for valid messages only
    * @param {{logger: object, onConnectionChange?: (connected: boolean) => void}} opts
    */
@@ -24,12 +24,13 @@ class MqttBridge {
   }
 
   start() {
-    const { url, username, password, prefix } = this.cfg;
+    const { url, username, password, prefix, clientId } = this.cfg;
     this.client = mqtt.connect(url, {
       username,
       password,
-      clientId: `edgewatch-ui-${process.pid}-${Math.random().toString(16).slice(2, 8)}`,
-      clean: true,
+      // A fixed id keeps a persistent session (events queued while we are away); none = a throwaway one.
+      clientId: clientId || `edgewatch-ui-${process.pid}-${Math.random().toString(16).slice(2, 8)}`,
+      clean: !clientId,
       reconnectPeriod: 2000,
       connectTimeout: 5000,
       keepalive: 10,

@@ -4,6 +4,7 @@
 
 const http = require('node:http');
 const csv = require('./csv');
+const { CAMERA_RE } = require('./validate');
 
 const SECURITY_HEADERS = {
   'Content-Security-Policy': "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
@@ -60,11 +61,33 @@ function readBody(req, res) {
   });
 }
 
+/** A bad query value: answered 400 with this one line, so a caller learns what to fix. */
+class QueryError extends Error {}
+
+/** An integer in min..max, `dflt` when absent; a QueryError naming the value otherwise (no silent clamping). */
 function intParam(params, name, dflt, min, max) {
   const raw = params.get(name);
   if (raw === null || raw === '') return dflt;
   const v = Number(raw);
-  return Number.isFinite(v) ? Math.max(min, Math.min(max, Math.trunc(v))) : dflt;
+  if (!/^-?\d{1,16}$/.test(raw) || v < min || v > max) throw new QueryError(`${name} must be an integer from ${min} to ${max}`);
+  return v;
+}
+
+/** A camera id as in the topics, null when absent. */
+function cameraParam(params) {
+  const raw = params.get('camera');
+  if (raw === null || raw === '') return null;
+  if (!CAMERA_RE.test(raw)) throw new QueryError('camera must be 1 to 64 letters, digits, _ or -');
+  return raw;
+}
+
+/** Unix seconds, null when absent. */
+function timeParam(params, name) {
+  const raw = params.get(name);
+  if (raw === null || raw === '') return null;
+  const v = Number(raw);
+  if (!Number.isFinite(v) || v < 0) throw new QueryError(`${name} must be a time in Unix seconds`);
+  return v;
 }
 
 /**
@@ -103,8 +126,17 @@ function createServer(deps) {
   }
 
   function handleApi(req, res, url) {
+    try {
+      return answerApi(req, res, url);
+    } catch (err) {
+      if (err instanceof QueryError) return sendJson(res, 400, { error: err.message });
+      throw err;
+    }
+  }
+
+  function answerApi(req, res, url) {
     const p = url.searchParams;
-    const camera = p.get('camera') || null;
+    const camera = cameraParam(p);
     switch (url.pathname) {
       case '/api/state':
         return sendJson(res, 200, { cameras: live.snapshot(), health: health() });
@@ -112,7 +144,7 @@ function createServer(deps) {
         return sendJson(res, 200, clientConfig);
       case '/api/events':
         return sendJson(res, 200, {
-          events: store.listEvents({ camera, limit: intParam(p, 'limit', 200, 1, 5000), beforeTs: p.has('before') ? Number(p.get('before')) || null : null }),
+          events: store.listEvents({ camera, limit: intParam(p, 'limit', 200, 1, 5000), beforeTs: timeParam(p, 'before') }),
           total: store.countEvents(),
         });
       case '/api/counts': {

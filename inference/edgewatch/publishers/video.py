@@ -229,7 +229,9 @@ class StreamSink(VideoSink):
                 log.warning("video stream to %s stopped; retrying with back-off", redact(self.url))
                 failing = True
             self._stop.wait(delay)
-            delay = min(delay * 2, 15.0)
+            # A short cap: a restarted relay must have video again within seconds; an FFmpeg that
+            # fails at once on a refused connection costs little every 2 s.
+            delay = min(delay * 2, 2.0)
 
     def close(self) -> None:
         self._stop.set()
