@@ -161,12 +161,27 @@ def main(argv: list[str] | None = None) -> int:
     else:
         command = cmd_run
     try:
-        return command(argv)
+        code = command(argv)
     except EdgewatchError as err:
         print(f"edgewatch: error: {err}", file=sys.stderr)
-        return 2
+        code = 2
     except KeyboardInterrupt:
-        return 130
+        code = 130
+    if command is cmd_run:
+        _leave(code)
+    return code
+
+
+def _leave(code: int) -> None:
+    """End a run without interpreter teardown: every output is flushed and closed by now, and OpenVINO's
+    native threads can abort while Python finalizes ("terminate called without an active exception")."""
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (BrokenPipeError, ValueError):
+            pass
+    os._exit(code)
 
 
 if __name__ == "__main__":
