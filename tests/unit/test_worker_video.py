@@ -165,3 +165,16 @@ def test_other_ssd_detector_counts_the_course_video_too(videos, worker_env, edge
                          worker_env)
     assert proc.returncode == 0, proc.stderr
     assert json.loads((tmp_path / "s.json").read_text())["total"] == 1  # person 2 only
+
+
+def test_nearest_resize_counts_the_course_video_as_the_truth_says(videos, worker_env, edgewatch_cli, tmp_path):
+    """model.resize: nearest (the cheaper in-graph scaling) must count exactly as well as the default."""
+    cfg = tmp_path / "nearest.yaml"
+    cfg.write_text("model:\n  resize: nearest\n")
+    proc = edgewatch_cli(["-i", str(videos / TRUTH["video"]), "-m", "person-detection-retail-0013", "-c", str(cfg),
+                          "--summary", str(tmp_path / "s.json")], worker_env)
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads((tmp_path / "s.json").read_text())
+    assert summary["total"] == TRUTH["total"]
+    for track, person in zip(sorted(summary["tracks"], key=lambda t: t["enter_s"]), TRUTH["people"]):
+        assert abs(track["duration_s"] - (person["exit_s"] - person["enter_s"])) <= 1.5, (track, person)

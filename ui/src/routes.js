@@ -125,6 +125,32 @@ function createServer(deps) {
     return res.end();
   }
 
+  /** Streams the CSV a page of events at a time, waiting for the client to take each one: a big
+   *  history or a client that reads slowly never sits whole in memory. */
+  async function exportCsv(res, camera) {
+    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+    res.writeHead(200, {
+      'Content-Type': 'text/csv; charset=utf-8', 'Cache-Control': 'no-store',
+      'Content-Disposition': `attachment; filename="edgewatch-events-${stamp}.csv"`,
+    });
+    let ok = res.write(csv.header());
+    let after = null;
+    do {
+      if (!ok) {
+        await new Promise((resolve) => {
+          const done = () => { res.off('drain', done); res.off('close', done); resolve(); };
+          res.on('drain', done);
+          res.on('close', done);
+        });
+        if (res.destroyed) return;
+      }
+      const page = store.eventsPage({ camera, after, limit: 500 });
+      ok = res.write(page.events.map(csv.row).join(''));
+      after = page.cursor;
+    } while (after);
+    res.end();
+  }
+
   function handleApi(req, res, url) {
     try {
       return answerApi(req, res, url);
@@ -152,19 +178,8 @@ function createServer(deps) {
         const sinceMinute = Math.floor(Date.now() / 60000) - minutes + 1;
         return sendJson(res, 200, { counts: store.minuteCounts({ camera, sinceMinute }) });
       }
-      case '/api/events.csv': {
-        const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-        res.writeHead(200, {
-          'Content-Type': 'text/csv; charset=utf-8', 'Cache-Control': 'no-store',
-          'Content-Disposition': `attachment; filename="edgewatch-events-${stamp}.csv"`,
-        });
-        let chunk = csv.header();
-        store.forEachEvent({ camera }, (ev) => {
-          chunk += csv.row(ev);
-          if (chunk.length > 64 * 1024) { res.write(chunk); chunk = ''; }
-        });
-        return res.end(chunk);
-      }
+      case '/api/events.csv':
+        return exportCsv(res, camera);
       case '/api/live':
         return hub.add(req, res, [['snapshot', { cameras: live.snapshot(), health: health() }]]);
       default:

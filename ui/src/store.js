@@ -128,15 +128,22 @@ class Store {
     return this._all(sql, params).map((r) => JSON.parse(r.data));
   }
 
-  /** Calls fn(event) oldest first, for exports, without building one big array. */
-  forEachEvent({ camera = null } = {}, fn) {
-    const stmt = this.db.prepare(`SELECT data FROM events ${camera ? 'WHERE camera = ?' : ''} ORDER BY ts, seq`);
-    try {
-      if (camera) stmt.bind([camera]);
-      while (stmt.step()) fn(JSON.parse(stmt.get()[0]));
-    } finally {
-      stmt.free();
-    }
+  /**
+   * One page of events oldest first, for exports: `after` is the cursor the previous page returned
+   * (null for the first). Keyset paging, so no statement stays open while the caller waits for a
+   * slow client (a flush's export() would free it) and nothing builds one big array.
+   * @returns {{events: object[], cursor: {ts: number, rowid: number} | null}} cursor null = no more
+   */
+  eventsPage({ camera = null, after = null, limit = 1000 } = {}) {
+    const where = [];
+    const params = [];
+    if (camera) { where.push('camera = ?'); params.push(camera); }
+    if (after) { where.push('(ts > ? OR (ts = ? AND rowid > ?))'); params.push(after.ts, after.ts, after.rowid); }
+    params.push(limit);
+    const rows = this._all(`SELECT rowid AS r, ts, data FROM events ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+                            ORDER BY ts, rowid LIMIT ?`, params);
+    const last = rows[rows.length - 1];
+    return { events: rows.map((r) => JSON.parse(r.data)), cursor: rows.length === limit ? { ts: last.ts, rowid: last.r } : null };
   }
 
   countEvents() {

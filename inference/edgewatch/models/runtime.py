@@ -64,7 +64,10 @@ def _read(core: ov.Core, files: ModelFiles) -> ov.Model:
         raise EdgewatchError(f"cannot read model {files.path}: {_reason(err)}") from None
 
 
-def _add_preprocessing(model: ov.Model) -> tuple[ov.Model, tuple[int, int]]:
+RESIZE = {"linear": ResizeAlgorithm.RESIZE_LINEAR, "nearest": ResizeAlgorithm.RESIZE_NEAREST}
+
+
+def add_preprocessing(model: ov.Model, resize: str = "linear") -> tuple[ov.Model, tuple[int, int]]:
     """Frames go in as OpenCV gives them (u8, BGR, HWC, any size); OpenVINO resizes and re-lays them out."""
     if len(model.inputs) != 1:
         raise EdgewatchError(f"model has {len(model.inputs)} inputs; Edgewatch adapters need one image input")
@@ -76,13 +79,14 @@ def _add_preprocessing(model: ov.Model) -> tuple[ov.Model, tuple[int, int]]:
     ppp.input().tensor().set_element_type(ov.Type.u8).set_layout(ov.Layout("NHWC")) \
         .set_color_format(ColorFormat.BGR).set_spatial_dynamic_shape()
     # OMZ models take BGR, so no colour conversion is needed; resize and layout change happen in the graph.
-    ppp.input().preprocess().convert_element_type(ov.Type.f32).resize(ResizeAlgorithm.RESIZE_LINEAR)
+    ppp.input().preprocess().convert_element_type(ov.Type.f32).resize(RESIZE[resize])
     ppp.input().model().set_layout(ov.Layout("NCHW"))
     return ppp.build(), (h, w)
 
 
 def load(files: ModelFiles, device: str = "CPU", cache_dir: str | os.PathLike[str] | None = None,
-         check: Callable[[list[tuple[int, ...]]], None] | None = None, hint: str = "THROUGHPUT") -> LoadedModel:
+         check: Callable[[list[tuple[int, ...]]], None] | None = None, hint: str = "THROUGHPUT",
+         resize: str = "linear") -> LoadedModel:
     core = ov.Core()
     devices = core.available_devices
     base = device.split(":")[0].split(".")[0]
@@ -98,7 +102,7 @@ def load(files: ModelFiles, device: str = "CPU", cache_dir: str | os.PathLike[st
     shapes = [tuple(o.get_partial_shape().get_min_shape()) for o in model.outputs]
     if check is not None:
         check(shapes)
-    model, input_hw = _add_preprocessing(model)
+    model, input_hw = add_preprocessing(model, resize)
     try:
         compiled = core.compile_model(model, device, {"PERFORMANCE_HINT": hint})
     except RuntimeError as err:
@@ -142,6 +146,7 @@ class OrderedAsyncRunner:
 
     def run(self, items: Iterable[tuple[object, np.ndarray | None]]) -> Iterator[tuple[object, list[np.ndarray] | None, float]]:
         self._tags: dict[int, object] = {}
+        self._inputs: dict[int, np.ndarray] = {}
         self._skipped: set[int] = set()
         self._next = 0
         seq = 0
@@ -158,7 +163,11 @@ class OrderedAsyncRunner:
                 while self._tags:
                     yield from self._ready(block=True)
                 continue
-            self._queue.start_async({0: image[np.newaxis]}, seq - 1)
+            # share_inputs: the request reads the decoded frame where it lies instead of copying it;
+            # the frame is kept referenced until its result is taken.
+            batch = np.ascontiguousarray(image[np.newaxis])
+            self._inputs[seq - 1] = batch
+            self._queue.start_async({0: batch}, seq - 1, share_inputs=True)
             yield from self._ready(block=False)
         while self._tags:
             yield from self._ready(block=True)
@@ -179,6 +188,7 @@ class OrderedAsyncRunner:
                     if self._error is not None:
                         raise EdgewatchError(f"inference failed: {self._error}")
                     outputs, ms = self._done.pop(seq)
+                self._inputs.pop(seq, None)
             self._next += 1
             block = False
             yield self._tags.pop(seq), outputs, ms

@@ -176,6 +176,28 @@ describe('UI server with a real broker', () => {
     assert.ok(all.includes(ev.id));
   });
 
+  it('streams a large CSV export to a slow reader, every event once', async () => {
+    const n = 1500;
+    // In batches, each stored before the next: Mosquitto queues at most max_queued_messages (1000
+    // here) for a subscriber that is behind, and this publishes faster than any camera.
+    const stored = async () => (await (await api('/api/events?camera=camBig&limit=1')).json()).total;
+    const before = await stored();
+    for (let b = 0; b < n; b += 250) {
+      await Promise.all(Array.from({ length: 250 }, (_, i) => pub.publish('edgewatch/camBig/events', h.eventMsg('camBig', b + i, { detail: 'x'.repeat(200) }), { qos: 1 })));
+      await h.waitFor(async () => (await stored()) >= before + b + 250, { what: `batch ${b / 250 + 1} stored`, timeoutMs: 20000 });
+    }
+    const r = await api('/api/events.csv?camera=camBig');
+    let text = '';
+    const decoder = new TextDecoder();
+    for await (const chunk of r.body) {
+      text += decoder.decode(chunk, { stream: true });
+      await new Promise((resolve) => setTimeout(resolve, 2)); // a client slower than the server
+    }
+    const rows = text.trim().split('\r\n').slice(1);
+    assert.equal(rows.length, n);
+    assert.equal(new Set(rows.map((l) => l.split(',')[0])).size, n);
+  });
+
   it('keeps per-minute counts', async () => {
     await pub.publish('edgewatch/camD/state', h.stateMsg('camD', { in_frame: 3, total: 9 }));
     await pub.publish('edgewatch/camD/state', h.stateMsg('camD', { in_frame: 1, total: 9 }));

@@ -113,3 +113,32 @@ describe('csv', () => {
     assert.equal(line, `a,1,c,source_lost,1970-01-01T00:00:00.000Z,0,,,,,,,,,,,,,,"'+1, ""two""\nthree"\r\n`);
   });
 });
+
+describe('Store export pages', () => {
+  const { Store } = src('store.js');
+  const h = require('./helpers');
+
+  it('returns every event once, oldest first, across pages and equal times', async () => {
+    const store = await Store.open(h.tmpDir('pages'));
+    const n = 1234;
+    // Inserted out of time order, with runs of identical timestamps across page boundaries.
+    for (let i = 0; i < n; i += 1) store.addEvent({ id: `e${i}`, camera: i % 3 ? 'a' : 'b', seq: i, type: 'person_enter', ts: 1000 + Math.floor(((i * 7919) % n) / 10) });
+    const seen = [];
+    let after = null;
+    let pages = 0;
+    do {
+      const page = store.eventsPage({ after, limit: 100 });
+      seen.push(...page.events);
+      after = page.cursor;
+      pages += 1;
+    } while (after);
+    assert.equal(seen.length, n);
+    assert.equal(new Set(seen.map((e) => e.id)).size, n);
+    assert.equal(pages, 13);
+    for (let i = 1; i < n; i += 1) assert.ok(seen[i - 1].ts <= seen[i].ts, `out of order at ${i}`);
+    const onlyB = store.eventsPage({ camera: 'b', limit: 5000 });
+    assert.equal(onlyB.events.length, Math.ceil(n / 3));
+    assert.equal(onlyB.cursor, null);
+    store.close();
+  });
+});
