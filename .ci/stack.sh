@@ -144,5 +144,6 @@ if ! step "compose up --wait" "${COMPOSE[@]}" up -d --wait --wait-timeout 300; t
 fi
 
 # --- test --------------------------------------------------------------------------------------
-step "pytest tests/integration" "$PY" -m pytest tests/integration -v -rs -p no:cacheprovider \
+# -rP: the fault tests print their figures (seconds to recover, events lost and doubled); show them.
+step "pytest tests/integration" "$PY" -m pytest tests/integration -v -rsP -p no:cacheprovider \
   --junitxml="$ART/junit.xml" -o junit_family=xunit2

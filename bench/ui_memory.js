@@ -11,6 +11,7 @@
 //
 //   node bench/ui_memory.js [--minutes 10] [--speed 20] [--warmup 2] [--interval 5] [--csv out.csv]
 //                           [--without sse|poll|events|state ...]   (leave a load out, to find what grows)
+//                           [--node-flag FLAG ...]                  (a flag for the server's node, e.g. --max-old-space-size=64)
 //
 // Exit 0 when the RSS slope after the warm-up is under --max-slope MiB per hour of real traffic.
 // Needs Debian's mosquitto and ui/node_modules (npm ci in ui/).
@@ -20,11 +21,15 @@ const path = require('node:path');
 const h = require('../tests/unit/ui/helpers');
 
 function args(argv) {
-  const o = { minutes: 10, speed: 20, warmup: 2, interval: 5, csv: null, maxSlope: 2, without: new Set() };
+  const o = { minutes: 10, speed: 20, warmup: 2, interval: 5, csv: null, maxSlope: 2, without: new Set(), nodeArgs: [] };
   for (let i = 0; i < argv.length; i += 2) {
     const [k, v] = [argv[i], argv[i + 1]];
     if (k === '--without') { // leave one load out, to find which part grows: sse, poll, events, state
       o.without.add(v);
+      continue;
+    }
+    if (k === '--node-flag') { // a V8/Node flag for the server, e.g. --node-flag=--optimize-for-size
+      o.nodeArgs.push(v);
       continue;
     }
     const key = { '--minutes': 'minutes', '--speed': 'speed', '--warmup': 'warmup', '--interval': 'interval', '--csv': 'csv', '--max-slope': 'maxSlope' }[k];
@@ -39,6 +44,12 @@ function args(argv) {
     }
   }
   return o;
+}
+
+/** CPU seconds (user + system) the process has used so far. */
+function cpuSeconds(pid) {
+  const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100 on Linux)
 }
 
 function rssMiB(pid) {
@@ -65,7 +76,7 @@ async function main() {
   const broker = await h.startBroker();
   const data = h.tmpDir('memory');
   const password = 'bench-pass';
-  const ui = await h.startUi({ EDGEWATCH_MQTT_URL: broker.url, EDGEWATCH_UI_PASSWORD: password, EDGEWATCH_UI_DATA: data, EDGEWATCH_UI_FLUSH_MS: '2000', ...(process.env.UI_NODE_OPTIONS ? { NODE_OPTIONS: process.env.UI_NODE_OPTIONS } : {}) });
+  const ui = await h.startUi({ EDGEWATCH_MQTT_URL: broker.url, EDGEWATCH_UI_PASSWORD: password, EDGEWATCH_UI_DATA: data, EDGEWATCH_UI_FLUSH_MS: '2000' }, o.nodeArgs);
   const authed = await h.login(ui.base, password);
   const live = o.without.has('sse') ? { events: [], close() {} } : await h.sse(authed);
   const pub = await h.publisher(broker.url);
@@ -101,6 +112,7 @@ async function main() {
 
   const t0 = Date.now();
   const samples = [];
+  let cpu = NaN;
   const end = t0 + o.minutes * 60e3;
   console.log(`ui_memory: ${o.minutes} min at ${o.speed}x the stack's message rate (state ${rates.state}/s, events ${rates.events.toFixed(2)}/s), RSS every ${o.interval} s`);
   await new Promise((resolve) => {
@@ -111,7 +123,10 @@ async function main() {
       if (samples.length % Math.max(1, Math.round(60 / o.interval)) === 0) {
         console.log(`  ${(t / 60).toFixed(1).padStart(5)} min  RSS ${rss.toFixed(1)} MiB  events ${seq}  SSE messages ${live.events.length}`);
       }
-      if (Date.now() >= end || ui.proc.exitCode !== null) return resolve();
+      if (Date.now() >= end || ui.proc.exitCode !== null) {
+        cpu = cpuSeconds(ui.proc.pid);
+        return resolve();
+      }
       return setTimeout(tick, o.interval * 1000);
     };
     tick();
@@ -134,6 +149,7 @@ async function main() {
   const rss = samples.map((s) => s.rss);
   console.log(`ui_memory: RSS first ${rss[0].toFixed(1)} MiB, last ${rss[rss.length - 1].toFixed(1)}, min ${Math.min(...rss).toFixed(1)}, max ${Math.max(...rss).toFixed(1)}`);
   console.log(`ui_memory: slope after ${o.warmup} min warm-up: ${wall.toFixed(1)} MiB per wall hour = ${real.toFixed(2)} MiB per hour of real traffic; second half alone ${(perHour(half) / o.speed).toFixed(2)} MiB per real hour`);
+  console.log(`ui_memory: server CPU ${cpu.toFixed(1)} s in ${(o.minutes * 60).toFixed(0)} s = ${((100 * cpu) / (o.minutes * 60)).toFixed(1)} % of one core`);
   console.log(`ui_memory: ${published} messages published, ${seq} events (${stored.total} stored), history file ${dbKiB.toFixed(0)} KiB, ${live.events.length} SSE messages read, server exit ${ui.proc.exitCode ?? ui.proc.signalCode}`);
   const ok = real < o.maxSlope && ui.proc.exitCode === 0;
   console.log(`ui_memory: ${ok ? 'flat' : 'NOT flat'} (limit ${o.maxSlope} MiB per real hour)`);

@@ -76,11 +76,11 @@ async function startBroker() {
 }
 
 /**
- * Starts `node ui/src/main.js` with the given env on a free port.
+ * Starts `node [nodeArgs] ui/src/main.js` with the given env on a free port.
  * Returns {base, proc, log(), stop()}; log() is everything it printed so far.
  */
-async function startUi(env) {
-  const proc = spawn(process.execPath, [path.join(UI_DIR, 'src', 'main.js')], {
+async function startUi(env, nodeArgs = []) {
+  const proc = spawn(process.execPath, [...nodeArgs, path.join(UI_DIR, 'src', 'main.js')], {
     env: {
       PATH: process.env.PATH,
       EDGEWATCH_UI_HOST: '127.0.0.1',
