@@ -136,6 +136,7 @@ function createServer(deps) {
     let ok = res.write(csv.header());
     let after = null;
     do {
+      if (res.destroyed) return; // the client went away: its 'close' has fired, nothing to wait for
       if (!ok) {
         await new Promise((resolve) => {
           const done = () => { res.off('drain', done); res.off('close', done); resolve(); };
