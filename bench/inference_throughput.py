@@ -60,7 +60,7 @@ def benchmark_app_fps(xml: Path, device: str, seconds: float, shape: str | None 
     return float(re.search(r"Throughput:\s+([\d.]+)\s+FPS", out).group(1))
 
 
-def worker_graph(files, frame_hw: tuple[int, int], resize: str, folder: Path) -> Path:
+def worker_graph(files, resize: str, folder: Path) -> Path:
     """The graph the worker compiles (model + its in-graph pre-processing), saved as IR for benchmark_app."""
     core = ov.Core()
     model, _ = runtime.add_preprocessing(core.read_model(str(files.path)), resize)
@@ -96,7 +96,7 @@ def main() -> int:
     runs: dict[str, list[float]] = {k: [] for k in ("worker linear", "worker nearest", "benchmark_app bare model",
                                                     "benchmark_app worker graph linear")}
     with tempfile.TemporaryDirectory() as tmp:
-        graph = worker_graph(files, hw, "linear", Path(tmp))
+        graph = worker_graph(files, "linear", Path(tmp))
         for _ in range(a.rounds):  # alternate, so a noisy neighbour hurts all alike
             runs["worker linear"].append(worker_fps(loaded["linear"], frames, a.seconds))
             runs["benchmark_app worker graph linear"].append(benchmark_app_fps(graph, a.device, a.seconds, shape))

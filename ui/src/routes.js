@@ -136,15 +136,14 @@ function createServer(deps) {
     let ok = res.write(csv.header());
     let after = null;
     do {
-      if (res.destroyed) return; // the client went away: its 'close' has fired, nothing to wait for
-      if (!ok) {
+      if (!ok && !res.destroyed) {
         await new Promise((resolve) => {
           const done = () => { res.off('drain', done); res.off('close', done); resolve(); };
           res.on('drain', done);
           res.on('close', done);
         });
-        if (res.destroyed) return;
       }
+      if (res.destroyed) return; // the client went away (its 'close' has fired): stop reading pages
       const page = store.eventsPage({ camera, after, limit: 500 });
       ok = res.write(page.events.map(csv.row).join(''));
       after = page.cursor;
