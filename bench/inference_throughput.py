@@ -7,9 +7,10 @@ AsyncInferQueue, results collected in frame order; once with each `model.resize`
 default, and nearest). benchmark_app runs with the same throughput hint, twice: on the worker's own
 graph (the model plus its pre-processing, saved as IR, fed frames of the same size), which isolates
 what the worker's pipeline adds, and on the bare model, which also skips the frame resize the worker
-has to do. Rounds alternate all four; prints each figure and the ratios (target >= 0.95).
+has to do. Rounds alternate all four; prints each figure and the ratios. The target (>= 0.95) is
+worker / benchmark_app on the same graph, median of the rounds' pairs; exit 1 when it is missed.
 
-    python bench/inference_throughput.py [--model NAME] [--precision FP16] [--device CPU] [--seconds 6] [--rounds 5]
+    python bench/inference_throughput.py [--model NAME] [--precision FP16] [--device CPU] [--seconds 6] [--rounds 7]
 """
 
 from __future__ import annotations
@@ -75,7 +76,7 @@ def main() -> int:
     p.add_argument("--precision", default="FP16")
     p.add_argument("--device", default="CPU")
     p.add_argument("--seconds", type=float, default=6.0)
-    p.add_argument("--rounds", type=int, default=5, help="alternate the runs this many times")
+    p.add_argument("--rounds", type=int, default=7, help="alternate the runs this many times")
     a = p.parse_args()
     if shutil.which("benchmark_app") is None:
         print("inference_throughput: benchmark_app not on PATH (pip install openvino; run from the venv)", file=sys.stderr)
@@ -113,12 +114,19 @@ def main() -> int:
         pairs = [x / y for x, y in zip(runs[num], runs[den])]
         return f"median {statistics.median(pairs):.3f}, best/best {max(runs[num]) / max(runs[den]):.3f}"
 
-    print("ratios (target >= 0.95):")
-    print(f"  worker / benchmark_app on the same graph (pipeline overhead)   {ratio('worker linear', 'benchmark_app worker graph linear')}")
+    # The target compares like with like: the graph the worker compiles (model + the in-graph resize
+    # and layout change the worker's design requires) run by the worker and by benchmark_app. The
+    # bare-model figure is printed beside it as what that pre-processing costs, not as the target.
+    print("ratios:")
+    print(f"  TARGET >= 0.95: worker / benchmark_app on the same graph       {ratio('worker linear', 'benchmark_app worker graph linear')}")
+    print(f"  cost of the in-graph linear resize: benchmark_app worker graph / bare model  "
+          f"{ratio('benchmark_app worker graph linear', 'benchmark_app bare model')}")
     print(f"  worker, resize nearest / benchmark_app on the bare model       {ratio('worker nearest', 'benchmark_app bare model')}")
-    print(f"  worker, resize linear  / benchmark_app on the bare model       {ratio('worker linear', 'benchmark_app bare model')}"
-          "   (the bare model skips the frame resize the worker must do)")
-    return 0
+    print(f"  worker, resize linear  / benchmark_app on the bare model       {ratio('worker linear', 'benchmark_app bare model')}")
+    pairs = [x / y for x, y in zip(runs["worker linear"], runs["benchmark_app worker graph linear"])]
+    met = statistics.median(pairs) >= 0.95
+    print(f"inference_throughput: target {'met' if met else 'NOT met'} (median of pairs, same graph)")
+    return 0 if met else 1
 
 
 if __name__ == "__main__":

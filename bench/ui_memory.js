@@ -12,6 +12,7 @@
 //   node bench/ui_memory.js [--minutes 10] [--speed 20] [--warmup 2] [--interval 5] [--csv out.csv]
 //                           [--without sse|poll|events|state ...]   (leave a load out, to find what grows)
 //                           [--node-flag FLAG ...]                  (a flag for the server's node, e.g. --max-old-space-size=64)
+//                           [--prefill N]                           (start with N stored events: 30 days of the course video ~ 220000)
 //
 // Exit 0 when the RSS slope after the warm-up is under --max-slope MiB per hour of real traffic.
 // Needs Debian's mosquitto and ui/node_modules (npm ci in ui/).
@@ -21,7 +22,7 @@ const path = require('node:path');
 const h = require('../tests/unit/ui/helpers');
 
 function args(argv) {
-  const o = { minutes: 10, speed: 20, warmup: 2, interval: 5, csv: null, maxSlope: 2, without: new Set(), nodeArgs: [] };
+  const o = { minutes: 10, speed: 20, warmup: 2, interval: 5, csv: null, maxSlope: 2, prefill: 0, without: new Set(), nodeArgs: [] };
   for (let i = 0; i < argv.length; i += 2) {
     const [k, v] = [argv[i], argv[i + 1]];
     if (k === '--without') { // leave one load out, to find which part grows: sse, poll, events, state
@@ -32,7 +33,7 @@ function args(argv) {
       o.nodeArgs.push(v);
       continue;
     }
-    const key = { '--minutes': 'minutes', '--speed': 'speed', '--warmup': 'warmup', '--interval': 'interval', '--csv': 'csv', '--max-slope': 'maxSlope' }[k];
+    const key = { '--minutes': 'minutes', '--speed': 'speed', '--warmup': 'warmup', '--interval': 'interval', '--csv': 'csv', '--max-slope': 'maxSlope', '--prefill': 'prefill' }[k];
     if (!key || v === undefined) {
       console.error(`ui_memory: unknown or incomplete option ${k}`);
       process.exit(2);
@@ -71,12 +72,29 @@ function slope(xs, ys) {
   return den ? num / den : 0;
 }
 
+/** A history of n events (the shape the worker sends), as a long-running box would have. */
+async function prefill(dir, n) {
+  const { Store } = require('../ui/src/store');
+  const store = await Store.open(dir);
+  const t0 = Date.now() / 1000 - 29 * 86400; // inside the 30-day retention
+  store.db.transaction(() => {
+    for (let i = 0; i < n; i += 1) {
+      const ev = h.eventMsg('cam0', i + 1);
+      ev.ts = t0 + (i * 29 * 86400) / n;
+      store.addEvent(ev);
+    }
+  })();
+  store.close();
+  console.log(`ui_memory: history prefilled with ${n} events, ${(fs.statSync(path.join(dir, 'edgewatch-ui.sqlite')).size / 1048576).toFixed(1)} MiB`);
+}
+
 async function main() {
   const o = args(process.argv.slice(2));
   const broker = await h.startBroker();
   const data = h.tmpDir('memory');
+  if (o.prefill) await prefill(data, o.prefill);
   const password = 'bench-pass';
-  const ui = await h.startUi({ EDGEWATCH_MQTT_URL: broker.url, EDGEWATCH_UI_PASSWORD: password, EDGEWATCH_UI_DATA: data, EDGEWATCH_UI_FLUSH_MS: '2000' }, o.nodeArgs);
+  const ui = await h.startUi({ EDGEWATCH_MQTT_URL: broker.url, EDGEWATCH_UI_PASSWORD: password, EDGEWATCH_UI_DATA: data }, o.nodeArgs);
   const authed = await h.login(ui.base, password);
   const live = o.without.has('sse') ? { events: [], close() {} } : await h.sse(authed);
   const pub = await h.publisher(broker.url);
@@ -116,12 +134,15 @@ async function main() {
   const end = t0 + o.minutes * 60e3;
   console.log(`ui_memory: ${o.minutes} min at ${o.speed}x the stack's message rate (state ${rates.state}/s, events ${rates.events.toFixed(2)}/s), RSS every ${o.interval} s`);
   await new Promise((resolve) => {
-    const tick = () => {
+    const tick = async () => {
       const t = (Date.now() - t0) / 1000;
       const rss = rssMiB(ui.proc.pid);
-      samples.push({ t, rss, events: seq, sse: live.events.length });
+      // The server's own split of its memory: which part grows (JS heap, external buffers such as
+      // sql.js's exports, or neither, i.e. the allocator) says where to look.
+      const mem = await authed('/api/state').then((r) => r.json()).then((j) => j.health.server_memory).catch(() => ({}));
+      samples.push({ t, rss, events: seq, sse: live.events.length, heap: mem.heap_used_mib, ext: mem.external_mib, ab: mem.array_buffers_mib });
       if (samples.length % Math.max(1, Math.round(60 / o.interval)) === 0) {
-        console.log(`  ${(t / 60).toFixed(1).padStart(5)} min  RSS ${rss.toFixed(1)} MiB  events ${seq}  SSE messages ${live.events.length}`);
+        console.log(`  ${(t / 60).toFixed(1).padStart(5)} min  RSS ${rss.toFixed(1)} MiB  heap used ${mem.heap_used_mib} / total ${mem.heap_total_mib}  external ${mem.external_mib} (array buffers ${mem.array_buffers_mib})  events ${seq}  SSE messages ${live.events.length}`);
       }
       if (Date.now() >= end || ui.proc.exitCode !== null) {
         cpu = cpuSeconds(ui.proc.pid);
@@ -140,7 +161,7 @@ async function main() {
   const dbFile = path.join(data, 'edgewatch-ui.sqlite');
   const dbKiB = fs.existsSync(dbFile) ? fs.statSync(dbFile).size / 1024 : 0;
 
-  if (o.csv) fs.writeFileSync(o.csv, `t_s,rss_mib,events\n${samples.map((s) => `${s.t.toFixed(1)},${s.rss.toFixed(2)},${s.events}`).join('\n')}\n`);
+  if (o.csv) fs.writeFileSync(o.csv, `t_s,rss_mib,heap_used_mib,external_mib,array_buffers_mib,events\n${samples.map((s) => `${s.t.toFixed(1)},${s.rss.toFixed(2)},${s.heap},${s.ext},${s.ab},${s.events}`).join('\n')}\n`);
   const after = samples.filter((s) => s.t >= o.warmup * 60);
   const half = samples.filter((s) => s.t >= (o.minutes * 60) / 2);
   const perHour = (ss) => slope(ss.map((s) => s.t / 3600), ss.map((s) => s.rss));
@@ -149,6 +170,8 @@ async function main() {
   const rss = samples.map((s) => s.rss);
   console.log(`ui_memory: RSS first ${rss[0].toFixed(1)} MiB, last ${rss[rss.length - 1].toFixed(1)}, min ${Math.min(...rss).toFixed(1)}, max ${Math.max(...rss).toFixed(1)}`);
   console.log(`ui_memory: slope after ${o.warmup} min warm-up: ${wall.toFixed(1)} MiB per wall hour = ${real.toFixed(2)} MiB per hour of real traffic; second half alone ${(perHour(half) / o.speed).toFixed(2)} MiB per real hour`);
+  const partSlope = (key) => slope(after.filter((s) => s[key] !== undefined).map((s) => s.t / 3600), after.filter((s) => s[key] !== undefined).map((s) => s[key])) / o.speed;
+  console.log(`ui_memory: per hour of real traffic after the warm-up: JS heap used ${partSlope('heap').toFixed(2)} MiB, external ${partSlope('ext').toFixed(2)} (array buffers ${partSlope('ab').toFixed(2)})`);
   console.log(`ui_memory: server CPU ${cpu.toFixed(1)} s in ${(o.minutes * 60).toFixed(0)} s = ${((100 * cpu) / (o.minutes * 60)).toFixed(1)} % of one core`);
   console.log(`ui_memory: ${published} messages published, ${seq} events (${stored.total} stored), history file ${dbKiB.toFixed(0)} KiB, ${live.events.length} SSE messages read, server exit ${ui.proc.exitCode ?? ui.proc.signalCode}`);
   const ok = real < o.maxSlope && ui.proc.exitCode === 0;

@@ -14,6 +14,13 @@ const { StreamProxy } = require('./streamproxy');
 
 const PUBLIC_DIR = path.join(__dirname, '..', 'public');
 
+const MIB = 1024 * 1024;
+function serverMemory() {
+  const m = process.memoryUsage();
+  const r = (x) => Math.round((x / MIB) * 10) / 10;
+  return { rss_mib: r(m.rss), heap_used_mib: r(m.heapUsed), heap_total_mib: r(m.heapTotal), external_mib: r(m.external), array_buffers_mib: r(m.arrayBuffers) };
+}
+
 /** Bytes per second from a growing counter, sampled by the health timer. */
 class RateMeter {
   constructor(read) {
@@ -79,8 +86,7 @@ class UiApp {
     });
     this._every(cfg.stream.probeIntervalMs, () => this.proxy.probe(cfg.stream.probePath));
     this.proxy.probe(cfg.stream.probePath);
-    this._every(cfg.flushIntervalMs, () => this._flush());
-    this._every(3600e3, () => this.store.prune());
+    this._every(3600e3, () => this._store('retention', () => this.store.prune()));
 
     await new Promise((resolve, reject) => {
       this.server.once('error', reject);
@@ -103,25 +109,27 @@ class UiApp {
     this.timers.push(t);
   }
 
-  _flush() {
+  /** Runs a history write; a full or read-only volume must not stop the live view. */
+  _store(what, fn, fallback) {
     try {
-      this.store.flush();
+      return fn();
     } catch (err) {
-      // A full or read-only volume must not stop the live view; the next flush retries.
-      this.logger.warnLimited('flush', `cannot write history to ${this.cfg.dataDir}: ${err.message}`);
+      this.logger.warnLimited('store', `cannot write ${what} to ${this.cfg.dataDir}: ${err.message}`);
+      return fallback;
     }
   }
 
   _onMessage(camera, kind, value) {
     if (kind === 'events') {
-      if (this.store.addEvent(value)) this.hub.broadcast('event', value);
+      // Not stored (disk full): still shown live; false only for a QoS 1 redelivery already stored.
+      if (this._store('event', () => this.store.addEvent(value), true)) this.hub.broadcast('event', value);
       return;
     }
     if (!this.live.apply(camera, kind, value)) {
       this.logger.warnLimited('camera-cap', `ignoring camera ${camera}: too many cameras`);
       return;
     }
-    if (kind === 'state') this.store.recordSample(camera, Date.now(), value.in_frame, value.total);
+    if (kind === 'state') this._store('counts', () => this.store.recordSample(camera, Date.now(), value.in_frame, value.total));
     this.hub.broadcast(kind, { camera, value, worker: this.live.workerHealth(camera) });
   }
 
@@ -138,6 +146,9 @@ class UiApp {
       video_out_bps: Math.round(this.videoRate.bps),
       mqtt_dropped: this.bridge.stats.dropped,
       sse_clients: this.hub.clients.size,
+      sse_dropped: this.hub.dropped, // clients cut off because they stopped reading
+      // The server's own memory, so a slow leak shows on the page and in soaks, split the way V8 sees it.
+      server_memory: serverMemory(),
     };
   }
 

@@ -83,7 +83,6 @@ function loadConfig(env) {
       hlsPath: pathFromEnv(env, 'EDGEWATCH_STREAM_HLS_PATH', '{camera}/hls/index.m3u8'),
       livePath: pathFromEnv(env, 'EDGEWATCH_STREAM_LIVE_PATH', '{camera}/live.ws'),
     }),
-    flushIntervalMs: intFromEnv(env, 'EDGEWATCH_UI_FLUSH_MS', 2000, 50, 600000),
     retentionDays: intFromEnv(env, 'EDGEWATCH_UI_RETENTION_DAYS', 30, 1, 3650),
   });
 }

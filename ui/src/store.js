@@ -1,11 +1,12 @@
 'use strict';
-// History in SQLite (sql.js: WebAssembly, installs from npm with no native build or download).
-// The database lives in memory and is written to <dataDir>/edgewatch-ui.sqlite atomically
-// (temp file + rename) whenever it changed, at most every flushIntervalMs.
+// History in SQLite on disk (better-sqlite3), in WAL mode: each insert is committed to
+// <dataDir>/edgewatch-ui.sqlite as it happens, and the server holds only SQLite's page cache in
+// memory, however long the history. (sql.js, used before, kept the whole database in memory and
+// rewrote the file on every change: memory and disk writes grew with the retention.)
 
 const fs = require('node:fs');
 const path = require('node:path');
-const initSqlJs = require('sql.js');
+const Database = require('better-sqlite3');
 
 const FILE_NAME = 'edgewatch-ui.sqlite';
 const SCHEMA = `
@@ -17,19 +18,49 @@ CREATE TABLE IF NOT EXISTS minute_counts (
   camera TEXT NOT NULL, minute INTEGER NOT NULL, samples INTEGER NOT NULL, sum_in_frame REAL NOT NULL,
   max_in_frame INTEGER NOT NULL, last_total INTEGER NOT NULL, PRIMARY KEY (camera, minute));
 `;
+// SQLite's page cache (negative = KiB): bounds the server's memory whatever the database size.
+const CACHE_KIB = 2048;
 
-let sqlPromise = null; // the wasm module is immutable code, loaded once per process
+function openDb(file) {
+  // The file is created owner-only; SQLite gives its -wal and -shm files the same mode.
+  fs.closeSync(fs.openSync(file, 'a', 0o600));
+  const db = new Database(file);
+  try {
+    db.pragma('journal_mode = WAL');
+    // NORMAL in WAL mode: a commit survives a crash or SIGKILL of the server; only a power cut
+    // can lose the last moments, and the file is never corrupted.
+    db.pragma('synchronous = NORMAL');
+    db.pragma(`cache_size = -${CACHE_KIB}`);
+    db.pragma('busy_timeout = 5000');
+    db.prepare('SELECT count(*) FROM sqlite_master').get();
+    db.exec(SCHEMA);
+    return db;
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+}
 
 class Store {
-  constructor(SQL, db, file, { logger, retentionDays, now }) {
-    this.SQL = SQL;
+  constructor(db, file, { logger, retentionDays, now }) {
     this.db = db;
     this.file = file;
     this.logger = logger;
     this.retentionDays = retentionDays;
     this.now = now;
-    this.dirty = false;
     this.current = new Map(); // camera -> aggregate of the minute in progress
+    this._insertEvent = db.prepare(
+      `INSERT OR IGNORE INTO events (id, camera, seq, type, ts, video_s, track_id, duration_s, data, received_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    // Merge rather than replace: a restart within the same minute must not lose the earlier part.
+    this._mergeMinute = db.prepare(
+      `INSERT INTO minute_counts (camera, minute, samples, sum_in_frame, max_in_frame, last_total)
+       VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT(camera, minute) DO UPDATE SET samples = samples + excluded.samples,
+         sum_in_frame = sum_in_frame + excluded.sum_in_frame,
+         max_in_frame = max(max_in_frame, excluded.max_in_frame), last_total = excluded.last_total`,
+    );
   }
 
   /**
@@ -38,39 +69,28 @@ class Store {
    */
   static async open(dataDir, { logger, retentionDays = 30, now = Date.now } = {}) {
     fs.mkdirSync(dataDir, { recursive: true });
-    sqlPromise = sqlPromise || initSqlJs();
-    const SQL = await sqlPromise;
     const file = path.join(dataDir, FILE_NAME);
-    let db = null;
-    if (fs.existsSync(file)) {
-      try {
-        db = new SQL.Database(fs.readFileSync(file));
-        db.exec('SELECT count(*) FROM sqlite_master');
-      } catch (err) {
-        const aside = `${file}.corrupt-${now()}`;
-        fs.renameSync(file, aside);
-        logger?.error(`history database ${file} unreadable (${err.message}); moved to ${aside}, starting empty`);
-        db = null;
-      }
+    let db;
+    try {
+      db = openDb(file);
+    } catch (err) {
+      if (!/SQLITE_NOTADB|SQLITE_CORRUPT/.test(err.code || '')) throw err;
+      const aside = `${file}.corrupt-${now()}`;
+      fs.renameSync(file, aside);
+      for (const ext of ['-wal', '-shm']) fs.rmSync(file + ext, { force: true });
+      logger?.error(`history database ${file} unreadable (${err.message}); moved to ${aside}, starting empty`);
+      db = openDb(file);
     }
-    db = db || new SQL.Database();
-    db.exec(SCHEMA);
-    const store = new Store(SQL, db, file, { logger, retentionDays, now });
+    const store = new Store(db, file, { logger, retentionDays, now });
     store.prune();
     return store;
   }
 
-  /** Inserts an event once; returns true if it was new (QoS 1 redeliveries return false). */
+/** Inserts an event once; returns true if it was new (QoS 1 redeliveries return false). */
   addEvent(ev, receivedAtMs = this.now()) {
-    this.db.run(
-      `INSERT OR IGNORE INTO events (id, camera, seq, type, ts, video_s, track_id, duration_s, data, received_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      [ev.id, ev.camera, ev.seq ?? null, ev.type, ev.ts, ev.video_s ?? null, ev.track_id ?? null,
-        ev.duration_s ?? ev.dwell_s ?? null, JSON.stringify(ev), receivedAtMs / 1000],
-    );
-    const inserted = this.db.getRowsModified() > 0;
-    if (inserted) this.dirty = true;
-    return inserted;
+    const info = this._insertEvent.run(ev.id, ev.camera, ev.seq ?? null, ev.type, ev.ts, ev.video_s ?? null,
+      ev.track_id ?? null, ev.duration_s ?? ev.dwell_s ?? null, JSON.stringify(ev), receivedAtMs / 1000);
+    return info.changes > 0;
   }
 
   /** Adds one state sample to the per-minute aggregate; a finished minute is written to the table. */
@@ -92,28 +112,11 @@ class Store {
   }
 
   _writeMinute(camera, cur) {
-    // Merge rather than replace: a restart within the same minute must not lose the earlier part.
-    this.db.run(
-      `INSERT INTO minute_counts (camera, minute, samples, sum_in_frame, max_in_frame, last_total)
-       VALUES (?, ?, ?, ?, ?, ?)
-       ON CONFLICT(camera, minute) DO UPDATE SET samples = samples + excluded.samples,
-         sum_in_frame = sum_in_frame + excluded.sum_in_frame,
-         max_in_frame = max(max_in_frame, excluded.max_in_frame), last_total = excluded.last_total`,
-      [camera, cur.minute, cur.samples, cur.sum, cur.max, cur.total],
-    );
-    this.dirty = true;
+    this._mergeMinute.run(camera, cur.minute, cur.samples, cur.sum, cur.max, cur.total);
   }
 
   _all(sql, params) {
-    const stmt = this.db.prepare(sql);
-    try {
-      stmt.bind(params);
-      const rows = [];
-      while (stmt.step()) rows.push(stmt.getAsObject());
-      return rows;
-    } finally {
-      stmt.free();
-    }
+    return this.db.prepare(sql).all(params);
   }
 
   /** Newest first. */
@@ -131,7 +134,7 @@ class Store {
   /**
    * One page of events oldest first, for exports: `after` is the cursor the previous page returned
    * (null for the first). Keyset paging, so no statement stays open while the caller waits for a
-   * slow client (a flush's export() would free it) and nothing builds one big array.
+   * slow client (it would pin a WAL snapshot) and nothing builds one big array.
    * @returns {{events: object[], cursor: {ts: number, rowid: number} | null}} cursor null = no more
    */
   eventsPage({ camera = null, after = null, limit = 1000 } = {}) {
@@ -176,34 +179,14 @@ class Store {
 
   prune() {
     const cutoff = this.now() / 1000 - this.retentionDays * 86400;
-    this.db.run('DELETE FROM events WHERE ts < ?', [cutoff]);
-    const deleted = this.db.getRowsModified();
-    this.db.run('DELETE FROM minute_counts WHERE minute < ?', [Math.floor(cutoff / 60)]);
-    if (deleted + this.db.getRowsModified() > 0) this.dirty = true;
+    this.db.prepare('DELETE FROM events WHERE ts < ?').run(cutoff);
+    this.db.prepare('DELETE FROM minute_counts WHERE minute < ?').run(Math.floor(cutoff / 60));
   }
 
-  /** Writes the database file if anything changed. Atomic: a crash leaves the old or the new file. */
-  flush({ force = false } = {}) {
-    if (!this.dirty && !force) return false;
-    const data = this.db.export();
-    const tmp = `${this.file}.tmp`;
-    const fd = fs.openSync(tmp, 'w', 0o600);
-    try {
-      fs.writeSync(fd, data);
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.renameSync(tmp, this.file);
-    this.dirty = false;
-    return true;
-  }
-
-  /** Writes the minutes in progress and the file, then frees the database. */
+  /** Writes the minutes in progress, folds the WAL into the database file and closes it. */
   close() {
     for (const [cam, cur] of this.current) this._writeMinute(cam, cur);
     this.current.clear();
-    this.flush();
     this.db.close();
   }
 }

@@ -86,7 +86,6 @@ async function startUi(env, nodeArgs = []) {
       EDGEWATCH_UI_HOST: '127.0.0.1',
       EDGEWATCH_UI_LISTEN_PORT: '0',
       EDGEWATCH_STREAM_URL: 'http://127.0.0.1:9', // nothing listens there: the stream shows unreachable
-      EDGEWATCH_UI_FLUSH_MS: '200',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

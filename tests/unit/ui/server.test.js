@@ -274,6 +274,7 @@ describe('UI server with a real broker', () => {
     let closed = false;
     sock.on('close', () => { closed = true; });
     const fat = h.stateMsg('slow', { tracks: Array.from({ length: 200 }, (_, i) => ({ id: i, box: [1.5, 2.5, 3.5, 4.5], enter_s: 1.25, duration_s: 2.75 })) });
+    const dropped0 = (await (await api('/api/state')).json()).health.sse_dropped;
     const t0 = Date.now();
     let sent = 0;
     while (!closed && Date.now() - t0 < 30000 && sent < 4000) {
@@ -290,6 +291,10 @@ describe('UI server with a real broker', () => {
     }, { what: 'slow client dropped', timeoutMs: 10000 });
     assert.equal(clients, 'none');
     assert.ok(ui.log().includes('SSE client too slow'), 'drop is logged');
+    const { health } = await (await api('/api/state')).json();
+    assert.equal(health.sse_dropped, dropped0 + 1, 'the cut-off client is counted in health');
+    assert.ok(health.server_memory.rss_mib > health.server_memory.heap_used_mib && health.server_memory.heap_used_mib > 0,
+      `server memory figures implausible: ${JSON.stringify(health.server_memory)}`);
     sock.destroy();
   });
 });
@@ -332,6 +337,32 @@ describe('history and password across restarts', () => {
       await pub.publish('edgewatch/camR/events', h.eventMsg('camR', 2), { qos: 1 });
       await h.waitFor(async () => (await (await api('/api/events?camera=camR')).json()).events.length === 2, { what: 'second event' });
       await pub.end();
+      await ui.stop();
+    } finally {
+      await broker.stop();
+    }
+  });
+
+  it('keeps every event it took through a SIGKILL (each insert is committed, nothing waits for a flush)', async () => {
+    const broker = await h.startBroker();
+    const dataDir = h.tmpDir('killed');
+    const env = { EDGEWATCH_MQTT_URL: broker.url, EDGEWATCH_UI_DATA: dataDir, EDGEWATCH_UI_PASSWORD: 'pw' };
+    try {
+      let ui = await h.startUi(env);
+      let api = await h.login(ui.base, 'pw');
+      await h.waitFor(async () => (await (await api('/api/state')).json()).health.broker.connected, { what: 'broker' });
+      const pub = await h.publisher(broker.url);
+      const n = 40;
+      for (let i = 1; i <= n; i += 1) await pub.publish('edgewatch/camK/events', h.eventMsg('camK', i), { qos: 1 });
+      await pub.end();
+      // The instant the last one is visible, kill: no shutdown handler runs.
+      await h.waitFor(async () => (await (await api('/api/events?camera=camK&limit=1000')).json()).events.length === n, { what: 'events', intervalMs: 5 });
+      ui.proc.kill('SIGKILL');
+      assert.equal((await ui.exited).sig, 'SIGKILL');
+      ui = await h.startUi(env);
+      api = await h.login(ui.base, 'pw');
+      const ids = (await (await api('/api/events?camera=camK&limit=1000')).json()).events.map((e) => e.seq);
+      assert.equal(ids.length, n, `events lost by the kill: ${n - ids.length}`);
       await ui.stop();
     } finally {
       await broker.stop();
