@@ -103,7 +103,7 @@ def main() -> int:
             runs["benchmark_app worker graph linear"].append(benchmark_app_fps(graph, a.device, a.seconds, shape))
             runs["worker nearest"].append(worker_fps(loaded["nearest"], frames, a.seconds))
             runs["benchmark_app bare model"].append(benchmark_app_fps(files.path, a.device, a.seconds))
-    print(f"model {a.model} {a.precision} on {a.device}, {loaded['linear'].requests} infer requests, frames {hw[1]}x{hw[0]}, "
+    print(f"model {a.model} {a.precision} on {a.device}, {loaded['linear'].requests} infer requests (the device's optimum; the worker queues one more), frames {hw[1]}x{hw[0]}, "
           f"{a.seconds:g} s x {a.rounds} rounds")
     for name, xs in runs.items():
         print(f"  {name:36s} best {max(xs):6.1f} fps   (runs: {', '.join(f'{x:.1f}' for x in xs)})")

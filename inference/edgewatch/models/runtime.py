@@ -123,7 +123,10 @@ class OrderedAsyncRunner:
 
     def __init__(self, loaded: LoadedModel, jobs: int | None = None) -> None:
         self.loaded = loaded
-        self.jobs = jobs or loaded.requests
+        # One request more than the device runs at once: a finished stream finds the next frame
+        # already queued instead of idling while Python collects the result and submits another
+        # (bench/inference_throughput.py: ~3 % more throughput on 2 CPU streams).
+        self.jobs = jobs or loaded.requests + 1
         self._queue = ov.AsyncInferQueue(loaded.compiled, self.jobs)
         self._done: dict[int, tuple[list[np.ndarray], float]] = {}
         self._cond = threading.Condition()
