@@ -138,7 +138,7 @@ async function main() {
       const t = (Date.now() - t0) / 1000;
       const rss = rssMiB(ui.proc.pid);
       // The server's own split of its memory: which part grows (JS heap, external buffers such as
-      // sql.js's exports, or neither, i.e. the allocator) says where to look.
+      // SQLite's, or neither, i.e. the allocator) says where to look.
       const mem = await authed('/api/state').then((r) => r.json()).then((j) => j.health.server_memory).catch(() => ({}));
       samples.push({ t, rss, events: seq, sse: live.events.length, heap: mem.heap_used_mib, ext: mem.external_mib, ab: mem.array_buffers_mib });
       if (samples.length % Math.max(1, Math.round(60 / o.interval)) === 0) {

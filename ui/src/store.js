@@ -77,7 +77,9 @@ class Store {
       if (!/SQLITE_NOTADB|SQLITE_CORRUPT/.test(err.code || '')) throw err;
       const aside = `${file}.corrupt-${now()}`;
       fs.renameSync(file, aside);
-      for (const ext of ['-wal', '-shm']) fs.rmSync(file + ext, { force: true });
+      // Its journal goes with it (kept for whoever inspects the copy); the index file is rebuilt.
+      if (fs.existsSync(`${file}-wal`)) fs.renameSync(`${file}-wal`, `${aside}-wal`);
+      fs.rmSync(`${file}-shm`, { force: true });
       logger?.error(`history database ${file} unreadable (${err.message}); moved to ${aside}, starting empty`);
       db = openDb(file);
     }
@@ -86,7 +88,7 @@ class Store {
     return store;
   }
 
-/** Inserts an event once; returns true if it was new (QoS 1 redeliveries return false). */
+  /** Inserts an event once; returns true if it was new (QoS 1 redeliveries return false). */
   addEvent(ev, receivedAtMs = this.now()) {
     const info = this._insertEvent.run(ev.id, ev.camera, ev.seq ?? null, ev.type, ev.ts, ev.video_s ?? null,
       ev.track_id ?? null, ev.duration_s ?? ev.dwell_s ?? null, JSON.stringify(ev), receivedAtMs / 1000);
