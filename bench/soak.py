@@ -5,11 +5,13 @@ Brings up its own compose project (default edgewatch-soak, never the CI's edgewa
 compose.yaml + tests/integration/compose.test.yaml (broker published on loopback), then:
   - every --interval s (default 10) samples each container's memory and CPU with
     `docker stats --no-stream --format json`;
+  - every minute reads the memory of each container's largest process from /proc inside it
+    (anonymous = its own; `docker stats` also counts the page cache of the files it reads);
   - reads the worker's state from MQTT as the read-only `ui` user and, at every wrap of the
     looped video, checks that the day's unique total grew by exactly --per-loop (6 on the course
     video: 139.4 s per pass).
-Prints each container's memory slope (MiB/hour, least squares; whole run and after --warmup-min)
-and mean CPU, the per-loop counts, writes the samples the loops and the state trace as CSV to
+Prints each container's memory slope (MiB/hour, least squares; whole run and after --warmup-min),
+the same for its main process's anonymous memory, and mean CPU, the per-loop counts, writes the samples the loops and the state trace as CSV to
 $EDGEWATCH_ARTIFACTS/soak/ and brings its project down (volumes too).
 Exit 0 = every complete loop counted exactly --per-loop and no container restarted; 1 otherwise.
 
@@ -52,6 +54,19 @@ class Sample:
     service: str
     mem_mib: float
     cpu_pct: float  # of one core, as docker stats reports it
+
+
+@dataclass(frozen=True)
+class ProcSample:
+    """The container's largest process, from /proc inside it: its own memory, without the page cache
+    of files it reads (the looped video, its libraries), which `docker stats` counts and the kernel
+    can reclaim."""
+
+    t: float
+    service: str
+    process: str
+    anon_mib: float  # RssAnon
+    file_mib: float  # RssFile: mapped files (libraries, models)
 
 
 @dataclass(frozen=True)
@@ -165,11 +180,28 @@ def sample(project: str, t0: float) -> list[Sample]:
     return rows
 
 
-def slope_mib_per_hour(samples: list[Sample]) -> float | None:
+# Prints "<name> <RssAnon kB> <RssFile kB>" for every process of the container (mawk is in every
+# Debian image, so this needs nothing installed).
+_PROC_STATUS = ("for s in /proc/[0-9]*/status; do awk '/^Name:/{n=$2} /^RssAnon:/{a=$2} /^RssFile:/{f=$2} "
+                "END{if (a) print n, a, f}' \"$s\" 2>/dev/null; done")
+
+
+def process_sample(project: str, t0: float) -> list[ProcSample]:
+    rows = []
+    for cid, service in containers(project).items():
+        res = subprocess.run(["docker", "exec", cid, "sh", "-c", _PROC_STATUS], capture_output=True, text=True, timeout=60)
+        procs = [p for p in (line.split() for line in res.stdout.splitlines()) if len(p) == 3 and p[1].isdigit() and p[2].isdigit()]
+        if procs:
+            name, anon, mapped = max(procs, key=lambda p: int(p[1]))
+            rows.append(ProcSample(time.monotonic() - t0, service, name, int(anon) / 1024, int(mapped) / 1024))
+    return rows
+
+
+def slope_mib_per_hour(samples: list, key: str = "mem_mib") -> float | None:
     if len(samples) < 3:
         return None
     t = np.array([s.t for s in samples]) / 3600.0
-    return float(np.polyfit(t, np.array([s.mem_mib for s in samples]), 1)[0])
+    return float(np.polyfit(t, np.array([getattr(s, key) for s in samples]), 1)[0])
 
 
 def restart_counts(project: str) -> dict[str, int]:
@@ -214,6 +246,17 @@ def write_csv(path: Path, header: list[str], rows: list[list]) -> None:
         w = csv.writer(f)
         w.writerow(header)
         w.writerows(rows)
+
+
+def report_processes(procs: list[ProcSample], warmup_s: float) -> None:
+    print("\nmain process  anonymous MiB first->last   slope MiB/h (all)   slope MiB/h (after warm-up)   mapped files MiB")
+    for service in sorted({p.service for p in procs}):
+        rows = [p for p in procs if p.service == service]
+        after = [p for p in rows if p.t >= warmup_s]
+        fmt = lambda v: "n/a" if v is None else f"{v:+.2f}"  # noqa: E731
+        print(f"{service:10s} {rows[-1].process[:12]:12s} {rows[0].anon_mib:7.1f} -> {rows[-1].anon_mib:7.1f}"
+              f"   {fmt(slope_mib_per_hour(rows, 'anon_mib')):>17s}   {fmt(slope_mib_per_hour(after, 'anon_mib')):>27s}"
+              f"   {rows[-1].file_mib:16.1f}")
 
 
 def report(samples: list[Sample], loops: list[Loop], per_loop: int, warmup_s: float, restarts: dict[str, int]) -> bool:
@@ -271,6 +314,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.build:
         compose(args.project, "build", timeout=3600)
     samples: list[Sample] = []
+    procs: list[ProcSample] = []
     loops: list[Loop] = []
     restarts: dict[str, int] = {}
     trace: list[tuple[float, float, int, int]] = []
@@ -289,6 +333,7 @@ def main(argv: list[str] | None = None) -> int:
             samples.extend(sample(args.project, t0))
             if time.monotonic() >= next_print:
                 next_print += 60
+                procs.extend(process_sample(args.project, t0))
                 mem = {s.service: round(s.mem_mib) for s in samples[-4:]}
                 last = watch.last or {}
                 print(f"[{time.monotonic() - t0:7.0f} s] mem MiB {mem}; video_s {last.get('video_s')}, "
@@ -310,11 +355,14 @@ def main(argv: list[str] | None = None) -> int:
 
     write_csv(ARTIFACTS / f"samples-{stamp}.csv", ["t_s", "service", "mem_mib", "cpu_pct"],
               [[f"{s.t:.1f}", s.service, f"{s.mem_mib:.2f}", f"{s.cpu_pct:.2f}"] for s in samples])
+    write_csv(ARTIFACTS / f"processes-{stamp}.csv", ["t_s", "service", "process", "rss_anon_mib", "rss_file_mib"],
+              [[f"{p.t:.1f}", p.service, p.process, f"{p.anon_mib:.2f}", f"{p.file_mib:.2f}"] for p in procs])
     write_csv(ARTIFACTS / f"loops-{stamp}.csv", ["loop", "ended_t_s", "total_before", "total_after", "counted", "complete"],
               [[lp.index, f"{lp.ended_t:.1f}", lp.total_before, lp.total_after, lp.counted, lp.complete] for lp in loops])
     write_csv(ARTIFACTS / f"state-{stamp}.csv", ["t_s", "video_s", "frame", "total"],
               [[f"{t:.2f}", v, f, n] for t, v, f, n in trace])
     ok = report(samples, loops, args.per_loop, args.warmup_min * 60, restarts)
+    report_processes(procs, args.warmup_min * 60)
     print(f"\nsoak: samples and loops in {ARTIFACTS} (stamp {stamp})")
     return 0 if ok else 1
 
