@@ -248,26 +248,27 @@ def write_csv(path: Path, header: list[str], rows: list[list]) -> None:
         w.writerows(rows)
 
 
+def per_service(items: list, warmup_s: float, key: str):
+    """For each service: its rows, and the slope of `key` over the whole run and after the warm-up, printable."""
+    fmt = lambda v: "n/a" if v is None else f"{v:+.2f}"  # noqa: E731
+    for service in sorted({x.service for x in items}):
+        rows = [x for x in items if x.service == service]
+        after = [x for x in rows if x.t >= warmup_s]
+        yield service, rows, fmt(slope_mib_per_hour(rows, key)), fmt(slope_mib_per_hour(after, key))
+
+
 def report_processes(procs: list[ProcSample], warmup_s: float) -> None:
     print("\nmain process  anonymous MiB first->last   slope MiB/h (all)   slope MiB/h (after warm-up)   mapped files MiB")
-    for service in sorted({p.service for p in procs}):
-        rows = [p for p in procs if p.service == service]
-        after = [p for p in rows if p.t >= warmup_s]
-        fmt = lambda v: "n/a" if v is None else f"{v:+.2f}"  # noqa: E731
+    for service, rows, all_, after in per_service(procs, warmup_s, "anon_mib"):
         print(f"{service:10s} {rows[-1].process[:12]:12s} {rows[0].anon_mib:7.1f} -> {rows[-1].anon_mib:7.1f}"
-              f"   {fmt(slope_mib_per_hour(rows, 'anon_mib')):>17s}   {fmt(slope_mib_per_hour(after, 'anon_mib')):>27s}"
-              f"   {rows[-1].file_mib:16.1f}")
+              f"   {all_:>17s}   {after:>27s}   {rows[-1].file_mib:16.1f}")
 
 
 def report(samples: list[Sample], loops: list[Loop], per_loop: int, warmup_s: float, restarts: dict[str, int]) -> bool:
     print("\ncontainer   mem first->last MiB   slope MiB/h (all)   slope MiB/h (after warm-up)   mean CPU %   max CPU %")
-    for service in sorted({s.service for s in samples}):
-        rows = [s for s in samples if s.service == service]
-        after = [s for s in rows if s.t >= warmup_s]
-        fmt = lambda v: "n/a" if v is None else f"{v:+.2f}"  # noqa: E731
-        print(f"{service:10s}  {rows[0].mem_mib:7.1f} -> {rows[-1].mem_mib:7.1f}   {fmt(slope_mib_per_hour(rows)):>17s}"
-              f"   {fmt(slope_mib_per_hour(after)):>27s}   {np.mean([s.cpu_pct for s in rows]):10.1f}"
-              f"   {max(s.cpu_pct for s in rows):9.1f}")
+    for service, rows, all_, after in per_service(samples, warmup_s, "mem_mib"):
+        print(f"{service:10s}  {rows[0].mem_mib:7.1f} -> {rows[-1].mem_mib:7.1f}   {all_:>17s}"
+              f"   {after:>27s}   {np.mean([s.cpu_pct for s in rows]):10.1f}   {max(s.cpu_pct for s in rows):9.1f}")
     counts = [lp.counted if lp.complete else f"{lp.counted} (incomplete)" for lp in loops]
     print(f"\nloops: {len(loops)}; counted per loop: {counts}")
     print(f"container restarts: {restarts}")
