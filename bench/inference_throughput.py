@@ -110,9 +110,11 @@ def main() -> int:
 
     # On a shared VM (steal time of 50 % seen here) throughput swings by a third within a minute: runs
     # of one round ran under nearly the same conditions, so the median of their ratios is the steady figure.
+    def median_pair(num: str, den: str) -> float:
+        return statistics.median(x / y for x, y in zip(runs[num], runs[den]))
+
     def ratio(num: str, den: str) -> str:
-        pairs = [x / y for x, y in zip(runs[num], runs[den])]
-        return f"median {statistics.median(pairs):.3f}, best/best {max(runs[num]) / max(runs[den]):.3f}"
+        return f"median {median_pair(num, den):.3f}, best/best {max(runs[num]) / max(runs[den]):.3f}"
 
     # The target compares like with like: the graph the worker compiles (model + the in-graph resize
     # and layout change the worker's design requires) run by the worker and by benchmark_app. The
@@ -123,8 +125,7 @@ def main() -> int:
           f"{ratio('benchmark_app worker graph linear', 'benchmark_app bare model')}")
     print(f"  worker, resize nearest / benchmark_app on the bare model       {ratio('worker nearest', 'benchmark_app bare model')}")
     print(f"  worker, resize linear  / benchmark_app on the bare model       {ratio('worker linear', 'benchmark_app bare model')}")
-    pairs = [x / y for x, y in zip(runs["worker linear"], runs["benchmark_app worker graph linear"])]
-    met = statistics.median(pairs) >= 0.95
+    met = median_pair("worker linear", "benchmark_app worker graph linear") >= 0.95
     print(f"inference_throughput: target {'met' if met else 'NOT met'} (median of pairs, same graph)")
     return 0 if met else 1
 

@@ -164,13 +164,16 @@ async function main() {
   if (o.csv) fs.writeFileSync(o.csv, `t_s,rss_mib,heap_used_mib,external_mib,array_buffers_mib,events\n${samples.map((s) => `${s.t.toFixed(1)},${s.rss.toFixed(2)},${s.heap},${s.ext},${s.ab},${s.events}`).join('\n')}\n`);
   const after = samples.filter((s) => s.t >= o.warmup * 60);
   const half = samples.filter((s) => s.t >= (o.minutes * 60) / 2);
-  const perHour = (ss) => slope(ss.map((s) => s.t / 3600), ss.map((s) => s.rss));
+  const perHour = (ss, key = 'rss') => {
+    const known = ss.filter((s) => s[key] !== undefined); // a health reading can fail under load
+    return slope(known.map((s) => s.t / 3600), known.map((s) => s[key]));
+  };
   const wall = perHour(after);
   const real = wall / o.speed;
   const rss = samples.map((s) => s.rss);
   console.log(`ui_memory: RSS first ${rss[0].toFixed(1)} MiB, last ${rss[rss.length - 1].toFixed(1)}, min ${Math.min(...rss).toFixed(1)}, max ${Math.max(...rss).toFixed(1)}`);
   console.log(`ui_memory: slope after ${o.warmup} min warm-up: ${wall.toFixed(1)} MiB per wall hour = ${real.toFixed(2)} MiB per hour of real traffic; second half alone ${(perHour(half) / o.speed).toFixed(2)} MiB per real hour`);
-  const partSlope = (key) => slope(after.filter((s) => s[key] !== undefined).map((s) => s.t / 3600), after.filter((s) => s[key] !== undefined).map((s) => s[key])) / o.speed;
+  const partSlope = (key) => perHour(after, key) / o.speed;
   console.log(`ui_memory: per hour of real traffic after the warm-up: JS heap used ${partSlope('heap').toFixed(2)} MiB, external ${partSlope('ext').toFixed(2)} (array buffers ${partSlope('ab').toFixed(2)})`);
   console.log(`ui_memory: server CPU ${cpu.toFixed(1)} s in ${(o.minutes * 60).toFixed(0)} s = ${((100 * cpu) / (o.minutes * 60)).toFixed(1)} % of one core`);
   console.log(`ui_memory: ${published} messages published, ${seq} events (${stored.total} stored), history file ${dbKiB.toFixed(0)} KiB, ${live.events.length} SSE messages read, server exit ${ui.proc.exitCode ?? ui.proc.signalCode}`);

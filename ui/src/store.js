@@ -42,10 +42,8 @@ function openDb(file) {
 }
 
 class Store {
-  constructor(db, file, { logger, retentionDays, now }) {
+  constructor(db, { retentionDays, now }) {
     this.db = db;
-    this.file = file;
-    this.logger = logger;
     this.retentionDays = retentionDays;
     this.now = now;
     this.current = new Map(); // camera -> aggregate of the minute in progress
@@ -83,7 +81,7 @@ class Store {
       logger?.error(`history database ${file} unreadable (${err.message}); moved to ${aside}, starting empty`);
       db = openDb(file);
     }
-    const store = new Store(db, file, { logger, retentionDays, now });
+    const store = new Store(db, { retentionDays, now });
     store.prune();
     return store;
   }
