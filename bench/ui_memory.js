@@ -12,6 +12,7 @@
 //   node bench/ui_memory.js [--minutes 10] [--speed 20] [--warmup 2] [--interval 5] [--csv out.csv]
 //                           [--without sse|poll|events|state ...]   (leave a load out, to find what grows)
 //                           [--node-flag FLAG ...]                  (a flag for the server's node, e.g. --max-old-space-size=64)
+//                           [--env NAME=VALUE ...]                  (the server's environment, e.g. MALLOC_ARENA_MAX=2)
 //                           [--prefill N]                           (start with N stored events: 30 days of the course video ~ 220000)
 //
 // Exit 0 when the RSS slope after the warm-up is under --max-slope MiB per hour of real traffic.
@@ -22,7 +23,7 @@ const path = require('node:path');
 const h = require('../tests/unit/ui/helpers');
 
 function args(argv) {
-  const o = { minutes: 10, speed: 20, warmup: 2, interval: 5, csv: null, maxSlope: 2, prefill: 0, without: new Set(), nodeArgs: [] };
+  const o = { minutes: 10, speed: 20, warmup: 2, interval: 5, csv: null, maxSlope: 2, prefill: 0, without: new Set(), nodeArgs: [], env: {} };
   for (let i = 0; i < argv.length; i += 2) {
     const [k, v] = [argv[i], argv[i + 1]];
     if (k === '--without') { // leave one load out, to find which part grows: sse, poll, events, state
@@ -31,6 +32,11 @@ function args(argv) {
     }
     if (k === '--node-flag') { // a V8/Node flag for the server, e.g. --node-flag=--optimize-for-size
       o.nodeArgs.push(v);
+      continue;
+    }
+    if (k === '--env' && /^[A-Z_][A-Z0-9_]*=/.test(v || '')) {
+      const at = v.indexOf('=');
+      o.env[v.slice(0, at)] = v.slice(at + 1);
       continue;
     }
     const key = { '--minutes': 'minutes', '--speed': 'speed', '--warmup': 'warmup', '--interval': 'interval', '--csv': 'csv', '--max-slope': 'maxSlope', '--prefill': 'prefill' }[k];
@@ -53,9 +59,14 @@ function cpuSeconds(pid) {
   return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100 on Linux)
 }
 
-function rssMiB(pid) {
-  const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : NaN;
+/** Resident memory, and its anonymous part (the process's own; the rest is mapped files it may share). */
+function memMiB(pid) {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kib = (key) => {
+    const m = new RegExp(`${key}:\\s+(\\d+) kB`).exec(status);
+    return m ? Number(m[1]) / 1024 : NaN;
+  };
+  return { rss: kib('VmRSS'), anon: kib('RssAnon') };
 }
 
 /** Least-squares slope of y over x. */
@@ -94,7 +105,7 @@ async function main() {
   const data = h.tmpDir('memory');
   if (o.prefill) await prefill(data, o.prefill);
   const password = 'bench-pass';
-  const ui = await h.startUi({ EDGEWATCH_MQTT_URL: broker.url, EDGEWATCH_UI_PASSWORD: password, EDGEWATCH_UI_DATA: data }, o.nodeArgs);
+  const ui = await h.startUi({ EDGEWATCH_MQTT_URL: broker.url, EDGEWATCH_UI_PASSWORD: password, EDGEWATCH_UI_DATA: data, ...o.env }, o.nodeArgs);
   const authed = await h.login(ui.base, password);
   const live = o.without.has('sse') ? { events: [], close() {} } : await h.sse(authed);
   const pub = await h.publisher(broker.url);
@@ -136,13 +147,13 @@ async function main() {
   await new Promise((resolve) => {
     const tick = async () => {
       const t = (Date.now() - t0) / 1000;
-      const rss = rssMiB(ui.proc.pid);
+      const { rss, anon } = memMiB(ui.proc.pid);
       // The server's own split of its memory: which part grows (JS heap, external buffers such as
       // SQLite's, or neither, i.e. the allocator) says where to look.
       const mem = await authed('/api/state').then((r) => r.json()).then((j) => j.health.server_memory).catch(() => ({}));
-      samples.push({ t, rss, events: seq, sse: live.events.length, heap: mem.heap_used_mib, ext: mem.external_mib, ab: mem.array_buffers_mib });
+      samples.push({ t, rss, anon, events: seq, sse: live.events.length, heap: mem.heap_used_mib, ext: mem.external_mib, ab: mem.array_buffers_mib });
       if (samples.length % Math.max(1, Math.round(60 / o.interval)) === 0) {
-        console.log(`  ${(t / 60).toFixed(1).padStart(5)} min  RSS ${rss.toFixed(1)} MiB  heap used ${mem.heap_used_mib} / total ${mem.heap_total_mib}  external ${mem.external_mib} (array buffers ${mem.array_buffers_mib})  events ${seq}  SSE messages ${live.events.length}`);
+        console.log(`  ${(t / 60).toFixed(1).padStart(5)} min  RSS ${rss.toFixed(1)} MiB (anonymous ${anon.toFixed(1)})  heap used ${mem.heap_used_mib} / total ${mem.heap_total_mib}  external ${mem.external_mib} (array buffers ${mem.array_buffers_mib})  events ${seq}  SSE messages ${live.events.length}`);
       }
       if (Date.now() >= end || ui.proc.exitCode !== null) {
         cpu = cpuSeconds(ui.proc.pid);
@@ -161,7 +172,7 @@ async function main() {
   const dbFile = path.join(data, 'edgewatch-ui.sqlite');
   const dbKiB = fs.existsSync(dbFile) ? fs.statSync(dbFile).size / 1024 : 0;
 
-  if (o.csv) fs.writeFileSync(o.csv, `t_s,rss_mib,heap_used_mib,external_mib,array_buffers_mib,events\n${samples.map((s) => `${s.t.toFixed(1)},${s.rss.toFixed(2)},${s.heap},${s.ext},${s.ab},${s.events}`).join('\n')}\n`);
+  if (o.csv) fs.writeFileSync(o.csv, `t_s,rss_mib,anon_mib,heap_used_mib,external_mib,array_buffers_mib,events\n${samples.map((s) => `${s.t.toFixed(1)},${s.rss.toFixed(2)},${s.anon.toFixed(2)},${s.heap},${s.ext},${s.ab},${s.events}`).join('\n')}\n`);
   const after = samples.filter((s) => s.t >= o.warmup * 60);
   const half = samples.filter((s) => s.t >= (o.minutes * 60) / 2);
   const perHour = (ss, key = 'rss') => {
@@ -174,7 +185,7 @@ async function main() {
   console.log(`ui_memory: RSS first ${rss[0].toFixed(1)} MiB, last ${rss[rss.length - 1].toFixed(1)}, min ${Math.min(...rss).toFixed(1)}, max ${Math.max(...rss).toFixed(1)}`);
   console.log(`ui_memory: slope after ${o.warmup} min warm-up: ${wall.toFixed(1)} MiB per wall hour = ${real.toFixed(2)} MiB per hour of real traffic; second half alone ${(perHour(half) / o.speed).toFixed(2)} MiB per real hour`);
   const partSlope = (key) => perHour(after, key) / o.speed;
-  console.log(`ui_memory: per hour of real traffic after the warm-up: JS heap used ${partSlope('heap').toFixed(2)} MiB, external ${partSlope('ext').toFixed(2)} (array buffers ${partSlope('ab').toFixed(2)})`);
+  console.log(`ui_memory: per hour of real traffic after the warm-up: anonymous ${partSlope('anon').toFixed(2)} MiB, JS heap used ${partSlope('heap').toFixed(2)} MiB, external ${partSlope('ext').toFixed(2)} (array buffers ${partSlope('ab').toFixed(2)})`);
   console.log(`ui_memory: server CPU ${cpu.toFixed(1)} s in ${(o.minutes * 60).toFixed(0)} s = ${((100 * cpu) / (o.minutes * 60)).toFixed(1)} % of one core`);
   console.log(`ui_memory: ${published} messages published, ${seq} events (${stored.total} stored), history file ${dbKiB.toFixed(0)} KiB, ${live.events.length} SSE messages read, server exit ${ui.proc.exitCode ?? ui.proc.signalCode}`);
   const ok = real < o.maxSlope && ui.proc.exitCode === 0;

@@ -10,7 +10,7 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -94,7 +94,8 @@ class _Heartbeat:
 
 
 class Worker:
-    def __init__(self, cfg: Config, stages: Stages, progress: bool = False) -> None:
+    def __init__(self, cfg: Config, stages: Stages, progress: bool = False,
+                 today: Callable[[], str] = statefile.today) -> None:
         self.cfg = cfg
         self.stages = stages
         info = stages.source.info
@@ -106,10 +107,12 @@ class Worker:
         self.analytics = Analytics(cfg, (info.width, info.height))
         self.class_shares: dict[str, float] = {}  # running sum of segmentation shares, for the summary
         self.seg_frames = 0
-        snap = statefile.load(cfg.state_file, cfg.camera)
-        if snap:
-            self.analytics.restore(snap)
-            log.info("restored today's totals from %s", cfg.state_file)
+        # Totals are the day's: a camera that runs on (live, or a looped file) starts the next day's
+        # at local midnight. A single file is counted whole, whatever the clock says.
+        self.today = today
+        self.day = today()
+        self.rolls_over = info.live or cfg.source.loop
+        self.pending: list[Event] = self._restore(statefile.load(cfg.state_file, cfg.camera))
         self.perf = PerfMeter()
         self.events: deque[Event] = deque(maxlen=100_000)
         self.stop = threading.Event()
@@ -122,6 +125,37 @@ class Worker:
         self.heartbeat = _Heartbeat(os.environ.get("EDGEWATCH_HEARTBEAT"))
         self.progress = self._progress_bar() if progress else None
         self.last_video_s = 0.0
+
+    def _restore(self, saved: statefile.SavedDay | None) -> list[Event]:
+        """Carry on with today's saved totals; a saved earlier day (down at midnight) is reported as ended."""
+        if saved is None:
+            return []
+        if saved.date >= self.day:  # later = the clock is behind (a box without RTC before NTP): still today's
+            self.analytics.restore(saved.analytics)
+            self.day = saved.date
+            log.info("restored the totals of %s from %s", saved.date, self.cfg.state_file)
+            return []
+        ended = Analytics(self.cfg, self.analytics.frame_size)
+        try:
+            ended.restore(saved.analytics)
+        except EdgewatchError as err:  # not today's: no reason to stop the camera for it
+            log.warning("cannot report the day %s from %s (kept as %s): %s", saved.date, self.cfg.state_file,
+                        statefile.set_aside(self.cfg.state_file), err)
+            return []
+        totals = ended.new_day()
+        self.analytics.restore(ended.snapshot())  # today from zero, person ids carrying on
+        return [self._day_end(saved.date, totals, 0.0, at=saved.saved_at)]
+
+    @staticmethod
+    def _day_end(date: str, totals: dict[str, Any], video_s: float, at: float) -> Event:
+        return Event("day_end", video_s, {"date": date, **totals}, at=at)
+
+    def _new_day(self, day: str, video_s: float) -> None:
+        """Midnight: publish the day that ended, start the next one and save that at once (a kill
+        right after must not report the same day twice on restart)."""
+        self._emit([self._day_end(self.day, self.analytics.new_day(), video_s, time.time())])
+        self.day = day
+        statefile.save(self.cfg.state_file, self.cfg.camera, self.analytics.snapshot(), self.day)
 
     def _open_mqtt(self):
         if not self.cfg.mqtt.host:
@@ -156,7 +190,13 @@ class Worker:
     def run(self) -> None:
         runner = runtime.OrderedAsyncRunner(self.stages.model)
         last_perf = last_save = time.monotonic()
+        if self.pending:  # the saved day's end is in the outbox now: save today so a restart does not repeat it
+            self._emit(self.pending)
+            self.pending = []
+            statefile.save(self.cfg.state_file, self.cfg.camera, self.analytics.snapshot(), self.day)
         for tag, outputs, infer_ms in runner.run(self._inputs()):
+            if self.rolls_over and (day := self.today()) > self.day:  # ISO dates sort; a clock set back waits
+                self._new_day(day, tag.video_s)
             if isinstance(tag, SourceStatus):
                 self._emit([Event(f"source_{tag.state}", tag.video_s, {"detail": tag.detail}, at=tag.at)])
                 continue
@@ -176,7 +216,7 @@ class Worker:
                 self._publish_perf()
             if now - last_save >= 10.0:
                 last_save = now
-                statefile.save(self.cfg.state_file, self.cfg.camera, self.analytics.snapshot())
+                statefile.save(self.cfg.state_file, self.cfg.camera, self.analytics.snapshot(), self.day)
 
     def _emit(self, events: list[Event]) -> None:
         if not events:
@@ -222,10 +262,12 @@ class Worker:
         self.stages.source.close()
         if self.progress is not None:
             self.progress.close()
+        self._emit(self.pending)  # the saved day's end, if run() stopped before it got there
+        self.pending = []
         self._emit(self.analytics.finish(self.last_video_s))
         if self.stages.source.ended_early:
             messages.append(f"warning: {self.stages.source.ended_early}: {self.stages.source.info.uri}")
-        statefile.save(self.cfg.state_file, self.cfg.camera, self.analytics.snapshot())
+        statefile.save(self.cfg.state_file, self.cfg.camera, self.analytics.snapshot(), self.day)
         if self.sink is not None:
             try:
                 self.sink.close()

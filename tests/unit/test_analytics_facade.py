@@ -120,3 +120,27 @@ def test_every_event_matches_the_mqtt_event_schema() -> None:
     validator = jsonschema.Draft202012Validator(load_schema("event"))
     for seq, e in enumerate(events, 1):
         validator.validate({**e.to_json("cam1"), "seq": seq})
+
+
+def test_new_day_returns_the_days_totals_and_starts_from_the_people_in_frame() -> None:
+    a = Analytics(validate(CFG), (W, H))
+    walk_through(a, 0.0)  # person 1: through the door and the table zone
+    for i in range(20):  # ... and gone (max_lost_s 1.0)
+        a.update(ModelOutput(Frame(60 + i, 6.0 + i / 10, 0.0, IMG), 1.0, detections=[]))
+    part = walk_through(a, 10.0, frames=28)  # person 2: in the table zone, not yet through the door, at midnight
+    assert part[-1].in_frame == 1 and part[-1].zones[0].occupancy == 1
+
+    before = a.summary()
+    day = a.new_day()
+    assert day == {k: v for k, v in before.items() if k != "tracks"}  # the summary of the day, less the people
+    assert day["total"] == 2 and day["avg_duration_s"] == pytest.approx(5.9) and day["lines"] == {"door": {"in": 1, "out": 0}}
+    assert day["zones"]["table"]["entered"] == 2 and day["zones"]["table"]["occupancy"] == 1
+    s = a.summary()
+    assert s["total"] == 1 and [t["id"] for t in s["tracks"]] == [2]  # person 1's record went with the day
+    assert s["lines"]["door"] == {"in": 0, "out": 0} and s["zones"]["table"]["entered"] == 1
+    # Person 2 walks on: the same person (not counted again), crossing the door on the new day.
+    facts = [a.update(ModelOutput(Frame(100 + i, 10.0 + i / 10, 0.0, IMG), 1.0,
+                                  detections=[Detection((40 + 11 * i - 30, 170, 40 + 11 * i + 30, 350), 0.9)]))
+             for i in range(28, 60)]
+    assert facts[-1].total == 1 and [t.id for t in facts[-1].tracks] == [2]
+    assert facts[-1].lines[0].in_count == 1

@@ -38,16 +38,23 @@ def test_unreadable_state_file_is_set_aside_not_overwritten(tmp_path, caplog):
     assert "\n" not in record.getMessage()
     assert not path.exists()
     assert Path(f"{path}.unreadable").read_bytes() == torn  # the next save cannot destroy it
-    statefile.save(str(path), "cam1", {"version": 1})
+    statefile.save(str(path), "cam1", {"version": 1}, statefile.today())
     assert Path(f"{path}.unreadable").read_bytes() == torn
 
 
-@pytest.mark.parametrize("camera, date", [("cam2", None), ("cam1", "2001-01-01")])
-def test_state_file_of_another_camera_or_day_is_ignored_and_kept(camera, date, tmp_path):
+def test_state_file_of_another_camera_is_ignored_and_kept(tmp_path):
     path = tmp_path / "state.json"
-    data = _today_state(path, {"version": 1}, camera=camera, date=date)
+    data = _today_state(path, {"version": 1}, camera="cam2")
     assert statefile.load(str(path), "cam1") is None
     assert path.read_bytes() == data
+
+
+def test_state_file_of_an_earlier_day_is_returned_with_its_date(tmp_path):
+    path = tmp_path / "state.json"
+    _today_state(path, {"version": 1}, date="2001-01-01")
+    saved = statefile.load(str(path), "cam1")
+    assert saved is not None and saved.date == "2001-01-01" and saved.analytics == {"version": 1}
+    assert saved.saved_at == pytest.approx(path.stat().st_mtime)
 
 
 @pytest.mark.parametrize("analytics, expected", [

@@ -145,6 +145,7 @@ function describe(ev) {
     case 'zone_leave': return `#${ev.track_id} ${ev.zone}`;
     case 'alert': return `${ev.rule}: ${ev.value} > ${ev.limit}${ev.track_id != null ? ` (#${ev.track_id})` : ''}`;
     case 'class_begin': case 'class_end': return `${ev.class} ${ev.score != null ? ev.score.toFixed(2) : ''}`;
+    case 'day_end': return `${ev.date}: ${ev.total} people${ev.avg_duration_s ? `, avg ${fmtSec(ev.avg_duration_s)}` : ''}`;
     default: return ev.detail || '';
   }
 }

@@ -2,7 +2,7 @@
 // CSV export of events (RFC 4180 quoting; cells that a spreadsheet would run as a formula are defused).
 
 const COLUMNS = ['id', 'seq', 'camera', 'type', 'time_utc', 'ts', 'video_s', 'track_id', 'duration_s', 'side',
-  'line', 'direction', 'zone', 'dwell_s', 'rule', 'value', 'limit', 'class', 'score', 'detail'];
+  'line', 'direction', 'zone', 'dwell_s', 'rule', 'value', 'limit', 'class', 'score', 'detail', 'date', 'total'];
 
 function cell(v) {
   if (v === undefined || v === null) return '';

@@ -4,7 +4,7 @@
 
 const EVENT_TYPES = new Set([
   'person_enter', 'person_leave', 'line_cross', 'zone_enter', 'zone_leave', 'alert',
-  'class_begin', 'class_end', 'source_lost', 'source_restored',
+  'class_begin', 'class_end', 'source_lost', 'source_restored', 'day_end',
 ]);
 const NAME_RE = /^[\w.\- ]{1,64}$/; // line/zone/class names
 const CAMERA_RE = /^[A-Za-z0-9_-]{1,64}$/; // as in the JSON Schemas
@@ -68,6 +68,20 @@ function pick(o, fields) {
   return out;
 }
 
+// Line and zone counts, as in state and day_end.
+const lineCounts = (o) => dict(o, 'lines', (v) => {
+  if (!isObj(v)) fail('lines.* must be objects');
+  return { in: int(v, 'in', { min: 0 }), out: int(v, 'out', { min: 0 }) };
+});
+const zoneCounts = (o) => dict(o, 'zones', (v) => {
+  if (!isObj(v)) fail('zones.* must be objects');
+  return pick(v, {
+    occupancy: int(v, 'occupancy', { min: 0 }),
+    entered: int(v, 'entered', { optional: true, min: 0 }),
+    max_dwell_s: num(v, 'max_dwell_s', { optional: true, nullable: true, min: 0 }),
+  });
+});
+
 const common = (o) => ({ camera: str(o, 'camera', { optional: true, re: CAMERA_RE }), ts: num(o, 'ts', { min: 0 }) });
 
 const SHAPES = {
@@ -103,23 +117,20 @@ const SHAPES = {
           duration_s: num(t, 'duration_s', { optional: true, nullable: true, min: 0 }),
         });
       }),
-      lines: dict(o, 'lines', (v) => {
-        if (!isObj(v)) fail('lines.* must be objects');
-        return { in: int(v, 'in', { min: 0 }), out: int(v, 'out', { min: 0 }) };
-      }),
-      zones: dict(o, 'zones', (v) => {
-        if (!isObj(v)) fail('zones.* must be objects');
-        return pick(v, {
-          occupancy: int(v, 'occupancy', { min: 0 }),
-          entered: int(v, 'entered', { optional: true, min: 0 }),
-          max_dwell_s: num(v, 'max_dwell_s', { optional: true, nullable: true, min: 0 }),
-        });
-      }),
+      lines: lineCounts(o),
+      zones: zoneCounts(o),
     });
   },
 
   events(o) {
     const type = str(o, 'type', { oneOf: EVENT_TYPES });
+    const day = type === 'day_end' ? {
+      date: str(o, 'date', { max: 10, re: /^\d{4}-\d{2}-\d{2}$/ }),
+      total: int(o, 'total', { min: 0 }),
+      avg_duration_s: num(o, 'avg_duration_s', { optional: true, nullable: true, min: 0 }),
+      lines: lineCounts(o),
+      zones: zoneCounts(o),
+    } : {};
     return pick(o, {
       ...common(o),
       id: str(o, 'id', { max: 128, re: /^[\w.:\-]+$/ }),
@@ -139,6 +150,7 @@ const SHAPES = {
       class: str(o, 'class', { optional: true, re: NAME_RE }),
       score: num(o, 'score', { optional: true, nullable: true }),
       detail: str(o, 'detail', { optional: true, nullable: true, max: 512 }),
+      ...day,
     });
   },
 

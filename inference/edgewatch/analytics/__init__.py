@@ -89,14 +89,26 @@ class Analytics:
         return events
 
     def summary(self) -> dict[str, Any]:
+        return {**self.day_totals(), "tracks": [t.to_summary() for t in self.people.all_tracks()]}
+
+    def day_totals(self) -> dict[str, Any]:
+        """The day so far in one flat record (the `day_end` event's data): what a report needs."""
         return {
             "total": self.people.total,
             "avg_duration_s": round(self.people.avg_duration_s, 2),
-            "tracks": [t.to_summary() for t in self.people.all_tracks()],
             "lines": {c.name: {"in": c.in_count, "out": c.out_count} for c in self.lines.counts()},
             "zones": {z.name: {"occupancy": z.occupancy, "entered": z.entered, "max_dwell_s": z.max_dwell_s}
                       for z in self.zones.states()},
         }
+
+    def new_day(self) -> dict[str, Any]:
+        """Close the day: returns its totals and starts the next day's from the people in the frame now.
+        Bounds memory too: the records of everyone who left are dropped with the day."""
+        totals = self.day_totals()
+        self.people.new_day()
+        self.lines.new_day()
+        self.zones.new_day()
+        return totals
 
     def snapshot(self) -> dict[str, Any]:
         """The day's totals as plain JSON data (people still in the frame are not included)."""

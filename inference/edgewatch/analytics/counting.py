@@ -89,6 +89,14 @@ class PeopleCounter:
         done = list(self._finished.values())
         return sum(t.duration_s for t in done) / len(done) if done else 0.0
 
+    def new_day(self) -> None:
+        """Start the next day's totals: those who left are done with; those in the frame now are
+        the new day's first people (same ids, so their leave events still match their enter)."""
+        self._finished.clear()
+        self.total = len(self._open)
+        if self.gallery is not None:
+            self.gallery.clear()  # a person back after midnight is one of the new day's people
+
     def all_tracks(self) -> list[Track]:
         return sorted([*self._finished.values(), *self._open.values()], key=lambda t: t.id)
 

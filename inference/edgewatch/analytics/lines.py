@@ -82,6 +82,10 @@ class LineCounter:
     def counts(self) -> list[LineCount]:
         return [LineCount(line.name, line.count.in_count, line.count.out_count) for line in self.lines]
 
+    def new_day(self) -> None:
+        for line in self.lines:
+            line.count.in_count = line.count.out_count = 0
+
     def snapshot(self) -> dict:
         return {line.name: {"in": line.count.in_count, "out": line.count.out_count} for line in self.lines}
 

@@ -84,6 +84,12 @@ class ZoneWatcher:
     def states(self) -> list[ZoneState]:
         return [z.state() for z in self.zones]
 
+    def new_day(self) -> None:
+        """Who is inside now counts as entered on the new day (as they count among its people)."""
+        for z in self.zones:
+            z.entered = len(z._inside)
+            z.max_dwell_s = 0.0
+
     def snapshot(self) -> dict:
         return {z.name: {"entered": z.entered, "max_dwell_s": round(z.max_dwell_s, 2)} for z in self.zones}
 

@@ -171,9 +171,21 @@ describe('UI server with a real broker', () => {
     assert.equal(lines.length, 2);
     assert.ok(lines[0].startsWith('id,seq,camera,type,time_utc,ts'));
     assert.ok(lines[1].startsWith(`${ev.id},1,camC,source_lost,${new Date(ev.ts * 1000).toISOString()},`));
-    assert.ok(lines[1].endsWith(`"'=HYPERLINK(""http://x"",""y""), ""quoted"""`), lines[1]);
+    assert.ok(lines[1].endsWith(`"'=HYPERLINK(""http://x"",""y""), ""quoted""",,`), lines[1]);
     const all = await (await api('/api/events.csv')).text();
     assert.ok(all.includes(ev.id));
+  });
+
+  it('keeps a day_end with the day\'s totals, in the history and the CSV', async () => {
+    const day = { date: '2026-11-30', total: 214, avg_duration_s: 9.5, lines: { door: { in: 120, out: 118 } }, zones: { table: { occupancy: 0, entered: 40, max_dwell_s: 610 } } };
+    const ev = h.eventMsg('camD', 1, { type: 'day_end', ...day, track_id: undefined, duration_s: undefined, side: undefined });
+    await pub.publish('edgewatch/camD/events', ev, { qos: 1 });
+    await h.waitFor(async () => (await (await api('/api/events?camera=camD')).json()).events.length === 1, { what: 'camD event' });
+    const [stored] = (await (await api('/api/events?camera=camD')).json()).events;
+    assert.deepEqual({ date: stored.date, total: stored.total, avg_duration_s: stored.avg_duration_s, lines: stored.lines, zones: stored.zones }, day);
+    const [header, row] = (await (await api('/api/events.csv?camera=camD')).text()).trim().split('\r\n');
+    assert.ok(header.endsWith(',detail,date,total'), header);
+    assert.ok(row.startsWith(`${ev.id},1,camD,day_end,`) && row.endsWith(',2026-11-30,214'), row);
   });
 
   it('streams a large CSV export to a slow reader, every event once', async () => {

@@ -110,7 +110,7 @@ describe('logger', () => {
 describe('csv', () => {
   it('quotes separators and defuses formulas', () => {
     const line = csv.row({ id: 'a', seq: 1, camera: 'c', type: 'source_lost', ts: 0, detail: '+1, "two"\nthree' });
-    assert.equal(line, `a,1,c,source_lost,1970-01-01T00:00:00.000Z,0,,,,,,,,,,,,,,"'+1, ""two""\nthree"\r\n`);
+    assert.equal(line, `a,1,c,source_lost,1970-01-01T00:00:00.000Z,0,,,,,,,,,,,,,,"'+1, ""two""\nthree",,\r\n`);
   });
 });
 

@@ -65,7 +65,7 @@ describe('parsePayload', () => {
       const fields = schemaFields(JSON.parse(fs.readFileSync(file, 'utf8')));
       const known = new Set(Object.keys(r.value));
       // Fields of other event types: check them through a message of that type below.
-      const missing = [...fields].filter((f) => !known.has(f) && !(kind === 'events' && ['duration_s', 'side', 'line', 'direction', 'dwell_s', 'class', 'score', 'detail'].includes(f)));
+      const missing = [...fields].filter((f) => !known.has(f) && !(kind === 'events' && ['duration_s', 'side', 'line', 'direction', 'dwell_s', 'class', 'score', 'detail', 'date', 'total', 'avg_duration_s', 'lines', 'zones'].includes(f)));
       assert.deepEqual(missing, [], `${schema}: the UI drops ${missing}`);
     });
   }
@@ -81,6 +81,8 @@ describe('parsePayload', () => {
       { type: 'alert', rule: 'max_people', value: 3, limit: 2 },
       { type: 'class_begin', class: 'person', score: 0.9 },
       { type: 'source_lost', detail: 'EOF' },
+      { type: 'day_end', date: '2026-12-01', total: 6, avg_duration_s: 11.5, lines: { door: { in: 4, out: 2 } },
+        zones: { table: { occupancy: 0, entered: 3, max_dwell_s: 15 } } },
     ];
     for (const c of cases) {
       const r = parsePayload(buf({ ...base, ...c }), 'events', MAX);
@@ -98,6 +100,8 @@ describe('parsePayload', () => {
       [buf({ ...FULL.state.msg, in_frame: 1.5 }), 'state', /in_frame must be an integer/],
       [buf({ ...FULL.state.msg, total: '4' }), 'state', /total must be a finite number/],
       [buf({ ...FULL.state.msg, tracks: {} }), 'state', /tracks must be an array/],
+      [buf({ id: 'x', ts: 1, type: 'day_end', date: '1.12.2026', total: 6 }), 'events', /date has forbidden characters/],
+      [buf({ id: 'x', ts: 1, type: 'day_end', date: '2026-12-01' }), 'events', /total must be a finite number/],
       [buf({ ...FULL.state.msg, tracks: [{ id: 1, box: [1, 2] }] }), 'state', /box must be 4 numbers/],
       [buf({ ...FULL.state.msg, lines: { door: 3 } }), 'state', /lines.\* must be objects/],
       [buf({ ...FULL.status.msg, state: 'sleeping' }), 'status', /state="sleeping" is not allowed/],
