@@ -114,7 +114,8 @@ class Worker:
         self.rolls_over = info.live or cfg.source.loop
         self.pending: list[Event] = self._restore(statefile.load(cfg.state_file, cfg.camera))
         self.perf = PerfMeter()
-        self.events: deque[Event] = deque(maxlen=100_000)
+        # Kept for the run's --summary only: a camera that runs for months without one keeps none.
+        self.events: deque[Event] = deque(maxlen=100_000 if cfg.summary else 0)
         self.stop = threading.Event()
         self.sink: VideoSink | None = open_sink(cfg.video, (info.width, info.height), info.fps, info.kind == "image")
         self.gate = VideoGate(cfg.video.policy, cfg.video.tail_s)

@@ -48,7 +48,8 @@ def test_a_camera_running_past_midnight_closes_the_day_and_starts_the_next(video
     frames = int(cv2.VideoCapture(str(clip)).get(cv2.CAP_PROP_FRAME_COUNT))
     state = tmp_path / "state.json"
     # A looped file runs on like a camera; midnight falls after 40 % of the first pass, the run ends with it.
-    cfg = validate({"camera": "cam1", "state_file": str(state), "source": {"input": str(clip), "loop": True},
+    cfg = validate({"camera": "cam1", "state_file": str(state), "summary": str(tmp_path / "s.json"),
+                    "source": {"input": str(clip), "loop": True},
                     "model": {"name": MODEL}, "lines": [{"name": "mid", "points": [[384, 0], [384, 432]]}]})
     clock = Midnight(switch=int(frames * 0.4), stop=frames)
     worker = Worker(cfg, prepare(cfg), progress=False, today=clock)
@@ -109,7 +110,8 @@ def test_an_unusable_saved_earlier_day_is_set_aside_and_the_camera_runs(videos, 
     state = tmp_path / "state.json"
     _state_file(state, "2026-11-30", {"version": 1, "people": {"total": "four"}})
     clip = _clip(videos, tmp_path, 2)
-    cfg = validate({"camera": "cam1", "state_file": str(state), "source": {"input": str(clip)}, "model": {"name": MODEL}})
+    cfg = validate({"camera": "cam1", "state_file": str(state), "summary": str(tmp_path / "s.json"),
+                    "source": {"input": str(clip)}, "model": {"name": MODEL}})
     with caplog.at_level(logging.WARNING, logger="edgewatch.pipeline"):
         worker = Worker(cfg, prepare(cfg), progress=False)
     (record,) = caplog.records
@@ -119,3 +121,13 @@ def test_an_unusable_saved_earlier_day_is_set_aside_and_the_camera_runs(videos, 
     worker.run()
     assert all(e["type"] != "day_end" for e in worker.finish().summary["events"])
     assert json.loads(state.read_text())["date"] == statefile.today()
+
+
+def test_without_a_summary_file_the_worker_keeps_no_events(videos, models_dir, tmp_path, monkeypatch):
+    """A camera that runs for months must not pile up its events for a summary nobody asked for."""
+    monkeypatch.setenv("EDGEWATCH_MODELS", str(models_dir))
+    cfg = validate({"camera": "cam1", "source": {"input": str(_clip(videos, tmp_path, 20))}, "model": {"name": MODEL}})
+    worker = Worker(cfg, prepare(cfg), progress=False)
+    worker.run()
+    summary = worker.finish().summary
+    assert summary["total"] >= 1 and summary["events"] == []
