@@ -55,6 +55,11 @@ class Zone:
         visit = self._inside.get(person_id)
         return None if visit is None else visit[1] - visit[0]
 
+    def new_day(self) -> None:
+        """Who is inside now counts as entered on the new day (as they count among its people)."""
+        self.entered = len(self._inside)
+        self.max_dwell_s = 0.0
+
     def state(self) -> ZoneState:
         return ZoneState(self.name, occupancy=len(self._inside), entered=self.entered, max_dwell_s=round(self.max_dwell_s, 2))
 
@@ -85,10 +90,8 @@ class ZoneWatcher:
         return [z.state() for z in self.zones]
 
     def new_day(self) -> None:
-        """Who is inside now counts as entered on the new day (as they count among its people)."""
         for z in self.zones:
-            z.entered = len(z._inside)
-            z.max_dwell_s = 0.0
+            z.new_day()
 
     def snapshot(self) -> dict:
         return {z.name: {"entered": z.entered, "max_dwell_s": round(z.max_dwell_s, 2)} for z in self.zones}
