@@ -75,7 +75,7 @@ class Loop:
     ended_t: float  # seconds since the soak started
     total_before: int
     total_after: int
-    complete: bool = True  # False: the worker restarted during this pass
+    complete: bool = True  # False: the worker restarted, or the day's totals started again, during this pass
 
     @property
     def counted(self) -> int:
@@ -88,7 +88,8 @@ class StateWatch:
 
     In --loop mode the worker keeps the video clock running across passes (video_s does not go back
     to 0), so pass k covers video_s in [k*loop_s, (k+1)*loop_s). video_s going back means the worker
-    restarted: that pass is closed as incomplete.
+    restarted: that pass is closed as incomplete. The total going down means a new day began (local
+    midnight, day_end): the pass in progress cannot be checked and is closed as incomplete at its end.
     """
 
     t0: float
@@ -98,13 +99,14 @@ class StateWatch:
     last: dict | None = None
     messages: int = 0
     _loop_start_total: int = 0  # fresh volumes: the first pass starts from 0
+    _broken: str = ""  # why the pass in progress cannot be checked
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def _close(self, total: int, complete: bool) -> None:
+    def _close(self, total: int, complete: bool, why: str = "") -> None:
         loop = Loop(len(self.loops) + 1, time.monotonic() - self.t0, self._loop_start_total, total, complete)
         self.loops.append(loop)
         self._loop_start_total = total
-        note = "" if complete else " (worker restarted: incomplete pass)"
+        note = "" if complete else f" ({why}: incomplete pass)"
         print(f"[{loop.ended_t:7.0f} s] loop {loop.index}: total {loop.total_before} -> {loop.total_after} "
               f"(+{loop.counted}){note}", flush=True)
 
@@ -116,11 +118,15 @@ class StateWatch:
             if prev is None:
                 return
             if doc["video_s"] < prev["video_s"] - 1.0:
-                self._close(prev["total"], complete=False)
+                self._close(prev["total"], complete=False, why="worker restarted")
+                self._broken = ""
                 return
+            if doc["total"] < prev["total"]:
+                self._broken = "a new day began"
             # The newest state of the ending pass carries its total; everything after is the next pass.
             for _ in range(int(doc["video_s"] // self.loop_s) - int(prev["video_s"] // self.loop_s)):
-                self._close(prev["total"], complete=True)
+                self._close(prev["total"], complete=not self._broken, why=self._broken)
+                self._broken = ""
 
 
 def loop_seconds(video: Path) -> float:
