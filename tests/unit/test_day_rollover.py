@@ -28,18 +28,18 @@ def _clip(videos: Path, tmp: Path, length: float) -> Path:
 
 
 class Midnight:
-    """A clock that says 2026-12-01 for the first `switch` frames, 2026-12-02 after, and stops the worker
-    at `stop` (the worker asks once per frame)."""
+    """A clock that says `first` for the first `switch` frames, `then` after, and stops the worker at
+    `stop` (the worker asks once per frame)."""
 
-    def __init__(self, switch: int, stop: int) -> None:
-        self.calls, self.switch, self.stop = 0, switch, stop
+    def __init__(self, switch: int, stop: int, first: str = "2026-12-01", then: str = "2026-12-02") -> None:
+        self.calls, self.switch, self.stop, self.first, self.then = 0, switch, stop, first, then
         self.worker: Worker | None = None
 
     def __call__(self) -> str:
         self.calls += 1
         if self.calls >= self.stop and self.worker is not None:
             self.worker.request_stop()
-        return "2026-12-01" if self.calls <= self.switch else "2026-12-02"
+        return self.first if self.calls <= self.switch else self.then
 
 
 def test_a_camera_running_past_midnight_closes_the_day_and_starts_the_next(videos, models_dir, tmp_path, monkeypatch):
@@ -47,7 +47,7 @@ def test_a_camera_running_past_midnight_closes_the_day_and_starts_the_next(video
     clip = _clip(videos, tmp_path, 48)  # persons 1 and 2 of the course video
     frames = int(cv2.VideoCapture(str(clip)).get(cv2.CAP_PROP_FRAME_COUNT))
     state = tmp_path / "state.json"
-    # A looped file runs on like a camera; midnight falls after 40 % of the first pass, the run ends with it.
+    # A looped file runs on like a camera; midnight falls after 40 % of the first pass, the run stops at its end.
     cfg = validate({"camera": "cam1", "state_file": str(state), "summary": str(tmp_path / "s.json"),
                     "source": {"input": str(clip), "loop": True},
                     "model": {"name": MODEL}, "lines": [{"name": "mid", "points": [[384, 0], [384, 432]]}]})
@@ -131,3 +131,18 @@ def test_without_a_summary_file_the_worker_keeps_no_events(videos, models_dir, t
     worker.run()
     summary = worker.finish().summary
     assert summary["total"] >= 1 and summary["events"] == []
+
+
+def test_a_clock_set_back_does_not_start_a_new_day(videos, models_dir, tmp_path, monkeypatch):
+    """NTP correcting a clock that ran ahead, or someone setting it by hand: the day goes on."""
+    monkeypatch.setenv("EDGEWATCH_MODELS", str(models_dir))
+    state = tmp_path / "state.json"
+    cfg = validate({"camera": "cam1", "state_file": str(state), "summary": str(tmp_path / "s.json"),
+                    "source": {"input": str(_clip(videos, tmp_path, 20)), "loop": True}, "model": {"name": MODEL}})
+    clock = Midnight(switch=100, stop=400, first="2026-12-02", then="2026-12-01")
+    worker = Worker(cfg, prepare(cfg), progress=False, today=clock)
+    clock.worker = worker
+    worker.run()
+    summary = worker.finish().summary
+    assert clock.calls >= 400 and all(e["type"] != "day_end" for e in summary["events"])
+    assert statefile.load(str(state), "cam1").date == "2026-12-02"
