@@ -162,8 +162,11 @@ def mib(text: str) -> float:
 
 
 def containers(project: str) -> dict[str, str]:
-    """container id -> compose service, for the project's containers."""
+    """container id -> compose service, for the project's containers. Images built by Compose carry the
+    project and service labels too, so a container run by hand from one would pass for the service:
+    only Compose's own containers have a container number."""
     out = subprocess.run(["docker", "ps", "--filter", f"label=com.docker.compose.project={project}",
+                          "--filter", "label=com.docker.compose.container-number",
                           "--format", '{{.ID}} {{.Label "com.docker.compose.service"}}'],
                          capture_output=True, text=True, check=True, timeout=60).stdout
     return dict(line.split() for line in out.splitlines() if line.strip())
