@@ -156,7 +156,16 @@ class Worker:
         right after must not report the same day twice on restart)."""
         self._emit([self._day_end(self.day, self.analytics.new_day(), video_s, time.time())])
         self.day = day
+        self._save_state()
+
+    def _save_state(self) -> None:
         statefile.save(self.cfg.state_file, self.cfg.camera, self.analytics.snapshot(), self.day)
+
+    def _emit_pending(self) -> bool:
+        """Publishes the saved earlier day's end once; True if there was one."""
+        pending, self.pending = self.pending, []
+        self._emit(pending)
+        return bool(pending)
 
     def _open_mqtt(self):
         if not self.cfg.mqtt.host:
@@ -191,10 +200,8 @@ class Worker:
     def run(self) -> None:
         runner = runtime.OrderedAsyncRunner(self.stages.model)
         last_perf = last_save = time.monotonic()
-        if self.pending:  # the saved day's end is in the outbox now: save today so a restart does not repeat it
-            self._emit(self.pending)
-            self.pending = []
-            statefile.save(self.cfg.state_file, self.cfg.camera, self.analytics.snapshot(), self.day)
+        if self._emit_pending():  # that day's end is in the outbox now: save today so a restart does not repeat it
+            self._save_state()
         for tag, outputs, infer_ms in runner.run(self._inputs()):
             if self.rolls_over and (day := self.today()) > self.day:  # ISO dates sort; a clock set back waits
                 self._new_day(day, tag.video_s)
@@ -217,7 +224,7 @@ class Worker:
                 self._publish_perf()
             if now - last_save >= 10.0:
                 last_save = now
-                statefile.save(self.cfg.state_file, self.cfg.camera, self.analytics.snapshot(), self.day)
+                self._save_state()
 
     def _emit(self, events: list[Event]) -> None:
         if not events:
@@ -263,12 +270,11 @@ class Worker:
         self.stages.source.close()
         if self.progress is not None:
             self.progress.close()
-        self._emit(self.pending)  # the saved day's end, if run() stopped before it got there
-        self.pending = []
+        self._emit_pending()  # the saved day's end, if run() stopped before it got there
         self._emit(self.analytics.finish(self.last_video_s))
         if self.stages.source.ended_early:
             messages.append(f"warning: {self.stages.source.ended_early}: {self.stages.source.info.uri}")
-        statefile.save(self.cfg.state_file, self.cfg.camera, self.analytics.snapshot(), self.day)
+        self._save_state()
         if self.sink is not None:
             try:
                 self.sink.close()
