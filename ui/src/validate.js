@@ -82,6 +82,19 @@ const zoneCounts = (o) => dict(o, 'zones', (v) => {
   });
 });
 
+// The camera's input as an online worker sees it; strict, since it is shown as it is on the overview.
+const INPUT_STATES = new Set(['ok', 'lost', 'waiting']);
+function statusInput(o) {
+  const v = o.input;
+  if (v === undefined) return undefined;
+  if (!isObj(v)) fail('input must be an object');
+  const extra = Object.keys(v).find((k) => k !== 'state' && k !== 'detail');
+  if (extra !== undefined) fail(`input has an unknown key ${JSON.stringify(extra).slice(0, 40)}`);
+  if (!INPUT_STATES.has(v.state)) fail(`input.state must be one of ${[...INPUT_STATES].join(', ')}`);
+  if (v.detail !== undefined && (typeof v.detail !== 'string' || v.detail.length > 300)) fail('input.detail must be a string of at most 300 chars');
+  return pick(v, { state: v.state, detail: v.detail });
+}
+
 const common = (o) => ({ camera: str(o, 'camera', { optional: true, re: CAMERA_RE }), ts: num(o, 'ts', { min: 0 }) });
 
 const SHAPES = {
@@ -91,6 +104,7 @@ const SHAPES = {
       state: str(o, 'state', { oneOf: new Set(['online', 'offline']) }),
       source: str(o, 'source', { optional: true, nullable: true, max: 512 }),
       reason: str(o, 'reason', { optional: true, oneOf: new Set(['closed', 'lost']) }),
+      input: statusInput(o),
     });
   },
 
@@ -169,6 +183,9 @@ const SHAPES = {
       precision: str(o, 'precision', { optional: true, nullable: true, max: 32 }),
       device: str(o, 'device', { optional: true, nullable: true, max: 64 }),
       frames: int(o, 'frames', { optional: true, min: 0 }),
+      // Share of frames the detector skipped (detect.fps or the motion gate), and its own rate.
+      skipped_share: num(o, 'skipped_share', { optional: true, nullable: true, min: 0, max: 1 }),
+      detect_fps: n('detect_fps'),
     });
   },
 

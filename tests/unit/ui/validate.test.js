@@ -15,7 +15,10 @@ const buf = (o) => Buffer.from(typeof o === 'string' ? o : JSON.stringify(o));
 
 // One message per kind carrying every field its schema defines.
 const FULL = {
-  status: { schema: 'status', msg: { state: 'offline', ts: 1764080000.1, camera: 'cam1', source: 'video.mp4', reason: 'lost' } },
+  status: {
+    schema: 'status',
+    msg: { state: 'offline', ts: 1764080000.1, camera: 'cam1', source: 'video.mp4', reason: 'lost', input: { state: 'lost', detail: 'EOF' } },
+  },
   state: {
     schema: 'state',
     msg: {
@@ -36,6 +39,7 @@ const FULL = {
     msg: {
       camera: 'cam1', ts: 1764080000.1, fps: 9.9, infer_ms_p50: 8.1, infer_ms_p95: 9.4, latency_ms_p50: 40.2, latency_ms_p95: 61.0,
       mqtt_bps: 812.0, video_bps: 98000.0, model: 'person-detection-retail-0013', precision: 'FP16', device: 'CPU', frames: 1234,
+      skipped_share: 0.6, detect_fps: 4.0,
     },
   },
   segmentation: {
@@ -114,6 +118,47 @@ describe('parsePayload', () => {
     for (const [payload, kind, re] of cases) {
       const r = parsePayload(payload, kind, MAX);
       assert.equal(r.ok, false, `${re} accepted`);
+      assert.match(r.error, re);
+    }
+  });
+
+  it('takes a status\'s input strictly: a known state, a short detail, nothing else', () => {
+    const online = { state: 'online', ts: 1, camera: 'c', source: 's' };
+    for (const input of [{ state: 'ok' }, { state: 'lost', detail: 'connection refused' }, { state: 'waiting', detail: '' },
+      { state: 'lost', detail: 'x'.repeat(300) }]) {
+      const r = parsePayload(buf({ ...online, input }), 'status', MAX);
+      assert.ok(r.ok, r.error);
+      assert.deepEqual(r.value.input, input);
+    }
+    assert.equal(parsePayload(buf(online), 'status', MAX).value.input, undefined, 'input stays optional');
+    const bad = [
+      ['on', /input must be an object/],
+      [null, /input must be an object/],
+      [['ok'], /input must be an object/],
+      [{}, /input.state must be one of ok, lost, waiting/],
+      [{ state: 'broken' }, /input.state must be one of/],
+      [{ state: 'lost', detail: 3 }, /input.detail must be a string of at most 300/],
+      [{ state: 'lost', detail: 'x'.repeat(301) }, /input.detail must be a string of at most 300/],
+      [{ state: 'lost', detail: 'x', since: 5 }, /input has an unknown key "since"/],
+    ];
+    for (const [input, re] of bad) {
+      const r = parsePayload(buf({ ...online, input }), 'status', MAX);
+      assert.equal(r.ok, false, `${JSON.stringify(input)} accepted`);
+      assert.match(r.error, re);
+    }
+  });
+
+  it('takes the detector\'s skipped share (0..1) and rate (>= 0) in perf', () => {
+    const base = { camera: 'c', ts: 1, fps: 10, frames: 5 };
+    for (const extra of [{ skipped_share: 0 }, { skipped_share: 1, detect_fps: 0 }, { skipped_share: null, detect_fps: null }]) {
+      const r = parsePayload(buf({ ...base, ...extra }), 'perf', MAX);
+      assert.ok(r.ok, r.error);
+      assert.deepEqual(r.value, { ...base, ...extra });
+    }
+    for (const [extra, re] of [[{ skipped_share: 1.01 }, /skipped_share=1.01 out of range/], [{ skipped_share: -0.1 }, /out of range/],
+      [{ skipped_share: '50%' }, /skipped_share must be a finite number/], [{ detect_fps: -1 }, /detect_fps=-1 out of range/]]) {
+      const r = parsePayload(buf({ ...base, ...extra }), 'perf', MAX);
+      assert.equal(r.ok, false, `${JSON.stringify(extra)} accepted`);
       assert.match(r.error, re);
     }
   });
