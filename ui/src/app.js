@@ -62,6 +62,7 @@ class UiApp {
       byCamera.get(row.camera).push(row);
     }
     for (const [camera, rows] of byCamera) this.live.seedSeries(camera, rows);
+    for (const ev of this.store.lastSourceEvents()) this.live.noteSource(ev.camera, ev);
     this.hub = new SseHub({ logger });
     this.proxy = new StreamProxy(cfg.stream.url, { logger });
     this.bridge = new MqttBridge(cfg.mqtt, (camera, kind, value) => this._onMessage(camera, kind, value), {
@@ -122,7 +123,12 @@ class UiApp {
   _onMessage(camera, kind, value) {
     if (kind === 'events') {
       // Not stored (disk full): still shown live; false only for a QoS 1 redelivery already stored.
-      if (this._store('event', () => this.store.addEvent(value), true)) this.hub.broadcast('event', value);
+      if (!this._store('event', () => this.store.addEvent(value), true)) return;
+      this.hub.broadcast('event', value);
+      if (value.type === 'source_lost' || value.type === 'source_restored') {
+        this.live.noteSource(camera, value);
+        if (this.live.cameras.has(camera)) this.hub.broadcast('input', { camera, input: this.live.inputState(camera) });
+      }
       return;
     }
     if (!this.live.apply(camera, kind, value)) {
@@ -130,7 +136,9 @@ class UiApp {
       return;
     }
     if (kind === 'state') this._store('counts', () => this.store.recordSample(camera, Date.now(), value.in_frame, value.total));
-    this.hub.broadcast(kind, { camera, value, worker: this.live.workerHealth(camera) });
+    const msg = { camera, value, worker: this.live.workerHealth(camera) };
+    if (kind === 'status') msg.input = this.live.inputState(camera); // the status may carry or outdate it
+    this.hub.broadcast(kind, msg);
   }
 
   /** Health of the three parts the page shows, plus measured bandwidths. */
@@ -153,7 +161,8 @@ class UiApp {
   }
 
   clientConfig() {
-    return { stream_base: '/stream/', hls_path: this.cfg.stream.hlsPath, live_path: this.cfg.stream.livePath };
+    const { hlsPath, livePath, stillPath } = this.cfg.stream;
+    return { stream_base: '/stream/', hls_path: hlsPath, live_path: livePath, still_path: stillPath };
   }
 
   async stop() {

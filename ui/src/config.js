@@ -82,6 +82,8 @@ function loadConfig(env) {
       // Relay paths (stream/README.md); {camera} is replaced by the page. Served under /stream/.
       hlsPath: pathFromEnv(env, 'EDGEWATCH_STREAM_HLS_PATH', '{camera}/hls/index.m3u8'),
       livePath: pathFromEnv(env, 'EDGEWATCH_STREAM_LIVE_PATH', '{camera}/live.ws'),
+      // A JPEG of the camera now, for the overview's tiles (refreshed by the page about once a second).
+      stillPath: pathFromEnv(env, 'EDGEWATCH_STREAM_STILL_PATH', '{camera}/still.jpg'),
     }),
     retentionDays: intFromEnv(env, 'EDGEWATCH_UI_RETENTION_DAYS', 30, 1, 3650),
   });

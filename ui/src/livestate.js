@@ -11,6 +11,9 @@ class LiveState {
     this.maxCameras = maxCameras;
     this.now = now;
     this.cameras = new Map();
+    // Last source_lost/source_restored per camera not listed yet (stored history, early events):
+    // attached when the camera's first message arrives, so an event alone does not list a camera.
+    this.pendingSource = new Map();
   }
 
   _camera(id) {
@@ -18,7 +21,9 @@ class LiveState {
     if (!cam) {
       // A hostile publisher inventing camera ids must not grow memory without bound.
       if (this.cameras.size >= this.maxCameras) return null;
-      cam = { camera: id, status: null, state: null, perf: null, segmentation: null, seen: {}, series: [] };
+      cam = { camera: id, status: null, state: null, perf: null, segmentation: null, source: null, seen: {}, series: [] };
+      cam.source = this.pendingSource.get(id) || null;
+      this.pendingSource.delete(id);
       this.cameras.set(id, cam);
     }
     return cam;
@@ -38,6 +43,37 @@ class LiveState {
     cam.seen[kind] = t;
     if (kind === 'state') this._addSample(cam, t, value.in_frame);
     return true;
+  }
+
+  /**
+   * Records a source_lost / source_restored event (live or from the history), the fallback signal of
+   * a camera's input for workers whose status carries no `input`. Older than the one kept: ignored.
+   */
+  noteSource(camera, ev) {
+    if (ev.type !== 'source_lost' && ev.type !== 'source_restored') return;
+    const source = { type: ev.type, ts: ev.ts, detail: ev.detail || '' };
+    const cam = this.cameras.get(camera);
+    const kept = cam ? cam.source : this.pendingSource.get(camera);
+    if (kept && kept.ts > source.ts) return;
+    if (cam) cam.source = source;
+    else if (this.pendingSource.has(camera) || this.pendingSource.size < this.maxCameras) this.pendingSource.set(camera, source);
+  }
+
+  /**
+   * The camera's input: {state: ok|lost|waiting, detail, ts, from: status|event}, or null when
+   * unknown. The newer of the status's `input` and the last source event wins; a newer status
+   * without `input` (a worker that does not report it, restarted) makes an older event stale.
+   */
+  inputState(camera) {
+    const cam = this.cameras.get(camera);
+    if (!cam) return null;
+    const st = cam.status;
+    const ev = cam.source;
+    if (ev && (!st || ev.ts > st.ts)) {
+      return { state: ev.type === 'source_lost' ? 'lost' : 'ok', detail: ev.detail, ts: ev.ts, from: 'event' };
+    }
+    if (st && st.input) return { state: st.input.state, detail: st.input.detail || '', ts: st.ts, from: 'status' };
+    return null;
   }
 
   _addSample(cam, tMs, inFrame) {
@@ -91,6 +127,7 @@ class LiveState {
         status: c.status, state: c.state, perf: c.perf, segmentation: c.segmentation,
         series: c.series.map((p) => [p[0], p[1]]),
         worker: this.workerHealth(id),
+        input: this.inputState(id),
       };
     }
     return out;

@@ -102,18 +102,23 @@ function createServer(deps) {
     if (body === null) return;
     const ctype = (req.headers['content-type'] || '').split(';')[0].trim();
     let attempt;
+    let camera = null;
     if (ctype === 'application/json') {
       try { attempt = JSON.parse(body).password; } catch { attempt = undefined; }
     } else {
-      attempt = new URLSearchParams(body).get('password');
+      const form = new URLSearchParams(body);
+      attempt = form.get('password');
+      camera = CAMERA_RE.test(form.get('camera') || '') ? form.get('camera') : null;
     }
+    // Back to the camera page that sent the visitor here; only a checked id travels, never a URL.
+    const there = camera ? `?camera=${camera}` : '';
     const { token, busy } = await auth.login(req.socket.remoteAddress || '?', attempt);
     const wantsJson = ctype === 'application/json';
     if (busy) return sendText(res, 429, 'one login attempt at a time', { 'Retry-After': '2' });
     if (!token) {
       logger.warnLimited('login-fail', `failed UI login from ${req.socket.remoteAddress}`);
       if (wantsJson) return sendJson(res, 401, { error: 'wrong password' });
-      res.writeHead(303, { Location: '/login?failed=1', 'Cache-Control': 'no-store' });
+      res.writeHead(303, { Location: `/login?failed=1${camera ? `&camera=${camera}` : ''}`, 'Cache-Control': 'no-store' });
       return res.end();
     }
     const headers = { 'Set-Cookie': auth.sessionCookie(token), 'Cache-Control': 'no-store' };
@@ -121,7 +126,7 @@ function createServer(deps) {
       res.writeHead(200, { ...headers, 'Content-Type': 'application/json' });
       return res.end('{"ok":true}');
     }
-    res.writeHead(303, { ...headers, Location: '/' });
+    res.writeHead(303, { ...headers, Location: `/${there}` });
     return res.end();
   }
 
@@ -218,7 +223,9 @@ function createServer(deps) {
     }
     if (!auth.isAuthenticated(req)) {
       if (pathname.startsWith('/api/') || pathname.startsWith('/stream/')) return sendJson(res, 401, { error: 'login required' });
-      res.writeHead(303, { Location: '/login', 'Cache-Control': 'no-store' });
+      const camera = pathname === '/' ? url.searchParams.get('camera') : null;
+      const next = camera && CAMERA_RE.test(camera) ? `?camera=${camera}` : '';
+      res.writeHead(303, { Location: `/login${next}`, 'Cache-Control': 'no-store' });
       return res.end();
     }
     if (pathname.startsWith('/api/')) return handleApi(req, res, url);

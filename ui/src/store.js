@@ -149,6 +149,13 @@ class Store {
     return { events: rows.map((r) => JSON.parse(r.data)), cursor: rows.length === limit ? { ts: last.ts, rowid: last.r } : null };
   }
 
+  /** The newest source_lost / source_restored event of each camera (the input's fallback signal). */
+  lastSourceEvents() {
+    // SQLite takes the bare column (data) from the row where max(ts) is found.
+    return this._all(`SELECT data, max(ts) FROM events WHERE type IN ('source_lost', 'source_restored')
+                      GROUP BY camera`, []).map((r) => JSON.parse(r.data));
+  }
+
   countEvents() {
     return this._all('SELECT count(*) AS n FROM events', [])[0].n;
   }

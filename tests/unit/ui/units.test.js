@@ -60,6 +60,39 @@ describe('LiveState', () => {
   });
 });
 
+describe('LiveState input', () => {
+  it('takes the newer of the status\'s input and the last source event', () => {
+    const live = new LiveState();
+    live.apply('a', 'status', { state: 'online', ts: 10, input: { state: 'waiting', detail: 'opening' } });
+    assert.deepEqual(live.inputState('a'), { state: 'waiting', detail: 'opening', ts: 10, from: 'status' });
+    live.noteSource('a', { type: 'source_lost', ts: 12, detail: 'EOF' });
+    assert.deepEqual(live.inputState('a'), { state: 'lost', detail: 'EOF', ts: 12, from: 'event' });
+    live.noteSource('a', { type: 'source_restored', ts: 11 }); // older than the one kept: ignored
+    assert.equal(live.inputState('a').state, 'lost');
+    live.noteSource('a', { type: 'person_enter', ts: 20 }); // not a source event
+    assert.equal(live.inputState('a').ts, 12);
+    live.apply('a', 'status', { state: 'online', ts: 13, input: { state: 'ok' } });
+    assert.deepEqual(live.inputState('a'), { state: 'ok', detail: '', ts: 13, from: 'status' });
+    live.apply('a', 'status', { state: 'online', ts: 14 }); // a newer status without input outdates all
+    assert.equal(live.inputState('a'), null);
+    assert.equal(live.snapshot().a.input, null);
+    assert.equal(live.inputState('nobody'), null);
+  });
+
+  it('keeps source events of unlisted cameras aside, bounded, until their first message', () => {
+    const live = new LiveState({ maxCameras: 2 });
+    live.noteSource('x', { type: 'source_lost', ts: 5, detail: 'gone' });
+    live.noteSource('y', { type: 'source_lost', ts: 5 });
+    live.noteSource('z', { type: 'source_lost', ts: 5 }); // past the cap: dropped
+    live.noteSource('x', { type: 'source_lost', ts: 6, detail: 'still gone' }); // a known one is updated
+    assert.deepEqual(live.cameraIds(), []);
+    live.apply('x', 'state', { in_frame: 0 });
+    assert.deepEqual(live.inputState('x'), { state: 'lost', detail: 'still gone', ts: 6, from: 'event' });
+    live.apply('z', 'state', { in_frame: 0 });
+    assert.equal(live.inputState('z'), null);
+  });
+});
+
 describe('Auth', () => {
   it('doubles the delay per failure up to the cap and resets on success', async () => {
     const auth = new Auth('pw', { baseDelayMs: 10, maxDelayMs: 40 });
