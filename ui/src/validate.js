@@ -91,7 +91,7 @@ function statusInput(o) {
   const extra = Object.keys(v).find((k) => k !== 'state' && k !== 'detail');
   if (extra !== undefined) fail(`input has an unknown key ${JSON.stringify(extra).slice(0, 40)}`);
   if (!INPUT_STATES.has(v.state)) fail(`input.state must be one of ${[...INPUT_STATES].join(', ')}`);
-  if (v.detail !== undefined && (typeof v.detail !== 'string' || v.detail.length > 300)) fail('input.detail must be a string of at most 300 chars');
+  if (typeof v.detail !== 'string' || v.detail.length > 300) fail('input.detail must be a string of at most 300 chars');
   return pick(v, { state: v.state, detail: v.detail });
 }
 

@@ -89,7 +89,7 @@ describe('many cameras', () => {
       await h.waitFor(() => live.events.find((e) => e.type === 'snapshot'), { what: 'snapshot' });
       await pub.publish('edgewatch/in-ok/status', status('in-ok', { input: { state: 'ok', detail: '1920x1080' } }), { qos: 1, retain: true });
       await pub.publish('edgewatch/in-lost/status', status('in-lost', { input: { state: 'lost', detail: 'connection refused' } }), { qos: 1, retain: true });
-      await pub.publish('edgewatch/in-wait/status', status('in-wait', { input: { state: 'waiting' } }), { qos: 1, retain: true });
+      await pub.publish('edgewatch/in-wait/status', status('in-wait', { input: { state: 'waiting', detail: '' } }), { qos: 1, retain: true });
       const lost = await h.waitFor(async () => (await camera('in-lost'))?.input, { what: 'in-lost input' });
       assert.deepEqual({ ...lost, ts: 0 }, { state: 'lost', detail: 'connection refused', ts: 0, from: 'status' });
       assert.equal((await camera('in-ok')).input.state, 'ok');

@@ -124,7 +124,7 @@ describe('parsePayload', () => {
 
   it('takes a status\'s input strictly: a known state, a short detail, nothing else', () => {
     const online = { state: 'online', ts: 1, camera: 'c', source: 's' };
-    for (const input of [{ state: 'ok' }, { state: 'lost', detail: 'connection refused' }, { state: 'waiting', detail: '' },
+    for (const input of [{ state: 'ok', detail: '1920x1080' }, { state: 'lost', detail: 'connection refused' }, { state: 'waiting', detail: '' },
       { state: 'lost', detail: 'x'.repeat(300) }]) {
       const r = parsePayload(buf({ ...online, input }), 'status', MAX);
       assert.ok(r.ok, r.error);
@@ -136,7 +136,8 @@ describe('parsePayload', () => {
       [null, /input must be an object/],
       [['ok'], /input must be an object/],
       [{}, /input.state must be one of ok, lost, waiting/],
-      [{ state: 'broken' }, /input.state must be one of/],
+      [{ state: 'broken', detail: '' }, /input.state must be one of/],
+      [{ state: 'ok' }, /input.detail must be a string of at most 300/],
       [{ state: 'lost', detail: 3 }, /input.detail must be a string of at most 300/],
       [{ state: 'lost', detail: 'x'.repeat(301) }, /input.detail must be a string of at most 300/],
       [{ state: 'lost', detail: 'x', since: 5 }, /input has an unknown key "since"/],
