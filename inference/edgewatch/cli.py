@@ -23,6 +23,8 @@ RUN_HELP = """examples:
   edgewatch -i video.mp4 -m person-detection-retail-0013 --summary out.json
   edgewatch -i rtsp://cam/stream -m model.xml -d CPU --mqtt-host broker --camera door
   edgewatch -i photo.jpg -o annotated.jpg
+  edgewatch -c site.yaml                 # every camera of the file, one process, one model
+  edgewatch cameras check -c site.yaml   # open every camera's input without running the model
   edgewatch models fetch person-detection-retail-0013 --precision FP16
 """
 
@@ -49,6 +51,8 @@ def _run_parser() -> argparse.ArgumentParser:
     p.add_argument("--summary", help="write a JSON summary of the run to this file (- for stdout)")
     p.add_argument("--state-file", help="persist the day's totals here across restarts")
     p.add_argument("--show", action="store_true", default=None, help="show the annotated video in a window")
+    p.add_argument("--strict", action="store_true", help="with several cameras: one whose input cannot be opened at "
+                   "start is an error (default: it waits and retries while the others run)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("-v", "--verbose", action="store_true", help="log every event")
     p.add_argument("--version", action="version", version=f"edgewatch {__version__}")
@@ -65,13 +69,26 @@ def _overrides(a: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+# Flags and variables that name one camera: with a `cameras:` config each camera has its own.
+ONE_CAMERA = {"source.input": "-i/--input or EDGEWATCH_INPUT", "camera": "--camera or EDGEWATCH_CAMERA"}
+
+
 def build_config(a: argparse.Namespace, env: dict[str, str]) -> config.Config:
     """Defaults < config file < environment < flags."""
     base = config.load_yaml(a.config) if a.config else {}
-    merged = config.merge(config.merge(base, config.from_environment(env)), _overrides(a))
-    cfg = config.validate(merged, origin=a.config or "config")
-    if cfg.source.input is None:
-        raise EdgewatchError("no input given: use -i FILE|FOLDER|URL|CAM (or source.input in the config)")
+    # Dotted keys; flags after variables, so flags win.
+    overrides = {**config.from_environment(env), **{k: v for k, v in _overrides(a).items() if v is not None}}
+    if "cameras" in base:
+        for key, where in ONE_CAMERA.items():
+            if key in overrides:
+                raise EdgewatchError(f"{where}: {a.config} has a cameras: mapping; set each camera's "
+                                     f"{'input' if key == 'source.input' else 'id'} there")
+    cfg = config.validate(config.merge(base, overrides), origin=a.config or "config")
+    for cam_id, cam in cfg.cameras.items():
+        if cam.source.input is None:
+            raise EdgewatchError("no input given: use -i FILE|FOLDER|URL|CAM (or source.input in the config)"
+                                 if cfg.single and "cameras" not in base else
+                                 f"config: cameras.{cam_id}.source.input: camera {cam_id} has no input")
     return cfg
 
 
@@ -79,10 +96,10 @@ def build_config(a: argparse.Namespace, env: dict[str, str]) -> config.Config:
 def cmd_run(argv: list[str]) -> int:
     a = _run_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if a.verbose else logging.WARNING, format="edgewatch: %(message)s")
-    from .pipeline import Worker, prepare
+    from .worker import Worker, prepare
 
     cfg = build_config(a, dict(os.environ))
-    stages = prepare(cfg)
+    stages = prepare(cfg, strict=a.strict)
     worker = Worker(cfg, stages, progress=not a.no_progress)
     # SIGTERM (docker stop, systemd) is a normal shutdown: stop reading, then flush like the end of a file.
     signal.signal(signal.SIGTERM, lambda signum, frame: worker.request_stop())
@@ -100,8 +117,10 @@ def cmd_run(argv: list[str]) -> int:
     for m in result.messages:
         print(f"edgewatch: {m}", file=sys.stderr)
     s = result.summary
-    print(f"edgewatch: {s['frames']} frames, {s['fps']} fps, {s['total']} people, "
-          f"avg {s['avg_duration_s']} s{' (interrupted)' if interrupted else ''}{' (stopped)' if terminated else ''}", file=sys.stderr)
+    how = f"{' (interrupted)' if interrupted else ''}{' (stopped)' if terminated else ''}"
+    for cam_id, c in (s["cameras"].items() if "cameras" in s else [(None, s)]):
+        print(f"edgewatch: {cam_id + ': ' if cam_id else ''}{c['frames']} frames, {c['fps']} fps, {c['total']} people, "
+              f"avg {c['avg_duration_s']} s{how}", file=sys.stderr)
     if failure is not None:
         raise failure
     return 130 if interrupted else 0
@@ -151,7 +170,42 @@ def cmd_healthcheck(argv: list[str]) -> int:
     return 0
 
 
-COMMANDS = {"models": cmd_models, "healthcheck": cmd_healthcheck, "run": cmd_run}
+def cmd_cameras(argv: list[str]) -> int:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from .sources import open_source
+
+    p = argparse.ArgumentParser(prog="edgewatch cameras", description="Check a site's cameras without running the model.")
+    sub = p.add_subparsers(dest="action", required=True)
+    c = sub.add_parser("check", help="open every camera's input; print its resolution, frame rate and whether it is "
+                       "reachable (exit 1 if one is not)")
+    c.add_argument("-c", "--config", required=True, help="the site's YAML config")
+    a = p.parse_args(argv)
+    cfg = build_config(_run_parser().parse_args(["-c", a.config]), dict(os.environ))
+
+    def probe(cam_id: str) -> tuple[str, str, bool]:
+        try:
+            source = open_source(cfg.cameras[cam_id].source)
+        except EdgewatchError as err:
+            return cam_id, f"unreachable  {err}", False
+        info = source.info
+        source.close()
+        try:
+            config.check_against_source(cfg, cam_id, info.width, info.height, info.fps)
+        except EdgewatchError as err:
+            return cam_id, f"{info.width}x{info.height} {info.fps:g} fps  {err}", False
+        return cam_id, f"{info.width}x{info.height} {info.fps:g} fps  ok  {info.uri}", True
+
+    # In parallel: a dead camera costs its open timeout once, not once per camera after it.
+    with ThreadPoolExecutor(max_workers=min(8, len(cfg.cameras))) as pool:
+        results = list(pool.map(probe, cfg.cameras))
+    width = max(len(cam_id) for cam_id in cfg.cameras)
+    for cam_id, text, _ in results:
+        print(f"{cam_id:{width}}  {text}")
+    return 0 if all(ok for _, _, ok in results) else 1
+
+
+COMMANDS = {"models": cmd_models, "cameras": cmd_cameras, "healthcheck": cmd_healthcheck, "run": cmd_run}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,6 +13,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import EdgewatchError
+from .ids import CAMERA_ID_RULE, is_camera_id
 
 
 class _Section(BaseModel):
@@ -53,9 +54,10 @@ class ModelConfig(_Section):
     device: str = Field("CPU", description="OpenVINO device: CPU, GPU, AUTO, ...")
     adapter: Literal["auto", "detection", "segmentation", "classification"] = Field("auto", description="model family; auto picks by output shape")
     threshold: float = Field(0.5, ge=0, le=1, description="minimum detection confidence")
-    resize: Literal["linear", "nearest"] = Field(
-        "linear", description="how OpenVINO scales frames to the model's input: nearest costs ~15 % less CPU "
-        "per inference (bench/inference_throughput.py) and counted the course video identically")
+    resize: Literal["linear", "nearest"] = Field("linear", description="how frames are scaled to the model's input")
+    preprocess: Literal["cv2", "graph"] = Field(
+        "cv2", description="where frames are scaled: cv2 = OpenCV in each camera's decode thread (0.24 ms for "
+        "768x432, measured faster on CPU: docs/performance.md); graph = inside the compiled model (PrePostProcessor)")
     labels: list[int] = Field(default_factory=lambda: [1], description="detector class ids kept (1 = person for the OMZ person models)")
     class_names: list[str] | None = Field(None, description="names of segmentation / classification classes")
     watch_class: str | None = Field(None, description="classification: emit begin/end events when this class turns on/off")
@@ -143,47 +145,188 @@ class VideoConfig(_Section):
     show: bool = Field(False, description="show a window (desktop use)")
 
 
-class Config(_Section):
-    camera: str = Field("cam1", pattern=r"^[A-Za-z0-9_-]{1,64}$", description="camera id, used in MQTT topics")
+class DetectConfig(_Section):
+    """When the detector runs on a camera's frames (the frames between are shown with the tracks held)."""
+
+    fps: float | None = Field(None, gt=0, description="detections a second; null = every frame (the camera's own rate). "
+                              "E.g. 5 on a 25-fps camera: the tracker and counts follow at 5 fps for a fifth of the CPU")
+    motion: bool = Field(False, description="run the detector only when a cheap check of a small grey copy of the frame "
+                         "sees motion; without motion the tracks are held as they are")
+    idle_s: float = Field(2.0, gt=0, description="with motion: run the detector at least this often even when nothing moves")
+    motion_threshold: int = Field(25, ge=1, le=255, description="with motion: grey-level change that counts a pixel as moving")
+    motion_area: float = Field(0.002, gt=0, lt=1, description="with motion: share of the picture that must change to call it motion")
+
+
+class CameraConfig(_Section):
+    """One camera: where its frames come from, what is counted on them, where its video goes."""
+
     source: SourceConfig = SourceConfig()
-    model: ModelConfig = ModelConfig()
+    detect: DetectConfig = DetectConfig()
     tracker: TrackerConfig = TrackerConfig()
     lines: list[LineConfig] = Field(default_factory=list, description="counting lines")
     zones: list[ZoneConfig] = Field(default_factory=list, description="polygon zones")
     alerts: AlertConfig = AlertConfig()
-    mqtt: MqttConfig = MqttConfig()
     video: VideoConfig = VideoConfig()
-    summary: str | None = Field(None, description="write a JSON summary here at the end of the run (- for stdout)")
     state_file: str | None = Field(None, description="persist the day's totals here so a restart keeps them")
 
     @model_validator(mode="after")
-    def _unique_names(self) -> "Config":
+    def _unique_names(self) -> "CameraConfig":
         for kind, items in (("lines", self.lines), ("zones", self.zones)):
             names = [i.name for i in items]
             dup = {n for n in names if names.count(n) > 1}
             if dup:
                 raise ValueError(f"{kind}: duplicate name {sorted(dup)[0]!r}")
-        if self.summary == "-" and self.video.output == "-":
-            raise ValueError("summary and video.output cannot both be '-' (stdout)")
-        if self.tracker.low_threshold > self.model.threshold:
-            raise ValueError("tracker.low_threshold must not exceed model.threshold")
         return self
 
 
-def _format_error(err: ValidationError, origin: str) -> str:
+# Sections that belong to a camera; at the top level of a `cameras:` config they are every camera's defaults.
+CAMERA_KEYS = tuple(CameraConfig.model_fields)
+DEFAULT_KEYS = ("source", "detect", "tracker", "alerts", "video", "state_file")
+DEFAULT_MAX_CAMERAS = 16
+
+
+class Config(_Section):
+    """The worker's whole configuration: the shared model and broker, and each camera by its id."""
+
+    model: ModelConfig = ModelConfig()
+    mqtt: MqttConfig = MqttConfig()
+    cameras: dict[str, CameraConfig] = Field(default_factory=dict, description="camera id -> that camera's settings")
+    max_cameras: int = Field(DEFAULT_MAX_CAMERAS, ge=1, le=256, description="most cameras one worker takes (16 on a 2-core "
+                             "box holds 10 fps cameras at full rate up to ~11; more with detect.fps / detect.motion)")
+    summary: str | None = Field(None, description="write a JSON summary here at the end of the run (- for stdout)")
+
+    @field_validator("cameras")
+    @classmethod
+    def _camera_ids(cls, v: dict[str, CameraConfig]) -> dict[str, CameraConfig]:
+        for cam in v:
+            if not is_camera_id(cam):
+                raise ValueError(f"camera id {cam!r} is not usable in topics and paths ({CAMERA_ID_RULE})")
+        return v
+
+    @model_validator(mode="after")
+    def _site_rules(self) -> "Config":
+        if not self.cameras:
+            raise ValueError("cameras: no camera configured")
+        if len(self.cameras) > self.max_cameras:
+            raise ValueError(f"cameras: {len(self.cameras)} cameras, more than max_cameras ({self.max_cameras})")
+        outputs: dict[str, str] = {}
+        for cam, c in self.cameras.items():
+            if c.tracker.low_threshold > self.model.threshold:
+                raise ValueError(f"cameras.{cam}.tracker.low_threshold must not exceed model.threshold")
+            for key, value in (("video.output", c.video.output), ("state_file", c.state_file)):
+                if value and value != "-" and (f"{key}={value}") in outputs:
+                    raise ValueError(f"cameras.{cam}.{key}: {value!r} is also camera {outputs[key + '=' + value]!r}'s "
+                                     "(use {camera} in the default)")
+                if value:
+                    outputs[f"{key}={value}"] = cam
+        if sum(1 for c in self.cameras.values() if c.video.output == "-") + (self.summary == "-") > 1:
+            raise ValueError("summary and video.output cannot both be '-' (stdout)")
+        if len(self.cameras) > 1:
+            for key in ("outbox", "client_id"):
+                if getattr(self.mqtt, key) and "{camera}" not in getattr(self.mqtt, key):
+                    raise ValueError(f"mqtt.{key}: with several cameras it must contain {{camera}}")
+        return self
+
+    @property
+    def single(self) -> bool:
+        return len(self.cameras) == 1
+
+
+def normalise(data: dict[str, Any]) -> dict[str, Any]:
+    """Both config forms into the `cameras:` shape.
+
+    One camera: `camera`, `source`, `lines`, ... at the top level (today's form, and the command line's).
+    Several: `cameras: {id: {...}}`, where top-level source/detect/tracker/alerts/video/state_file are
+    every camera's defaults, and `{camera}` in video.output and state_file is the camera's id."""
+    data = dict(data)
+    if "cameras" not in data:
+        cam = data.pop("camera", "cam1")
+        own = {k: data.pop(k) for k in CAMERA_KEYS if k in data}
+        data["cameras"] = {cam: own} if isinstance(cam, str) else {"camera": cam}
+        return _fill_templates(data)
+    for key in ("camera", "lines", "zones"):
+        if key in data:
+            raise EdgewatchError(f"config: {key}: with a cameras: mapping it belongs under cameras.<id>")
+    if isinstance(data.get("source"), dict) and "input" in data["source"]:
+        raise EdgewatchError("config: source.input: with a cameras: mapping each camera has its own input "
+                             "(cameras.<id>.source.input)")
+    defaults = {k: data.pop(k) for k in DEFAULT_KEYS if k in data}
+    cameras = data["cameras"]
+    if not isinstance(cameras, dict):
+        raise EdgewatchError("config: cameras: must be a mapping of camera id to settings")
+    merged = {}
+    for cam, own in cameras.items():
+        if own is None:
+            own = {}
+        if not isinstance(own, dict):
+            raise EdgewatchError(f"config: cameras.{cam}: must be a mapping of settings")
+        merged[cam] = merge_tree(defaults, own)
+    data["cameras"] = merged
+    return _fill_templates(data)
+
+
+def _fill_templates(data: dict[str, Any]) -> dict[str, Any]:
+    for cam, own in data["cameras"].items():
+        if not isinstance(own, dict) or not isinstance(cam, str):
+            continue
+        if isinstance(own.get("state_file"), str):
+            own["state_file"] = own["state_file"].replace("{camera}", cam)
+        video = own.get("video")
+        if isinstance(video, dict) and isinstance(video.get("output"), str):
+            own["video"] = {**video, "output": video["output"].replace("{camera}", cam)}
+    return data
+
+
+def merge_tree(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    """`top` over `base`, mappings merged key by key (lists and values replaced whole)."""
+    out = dict(base)
+    for k, v in top.items():
+        out[k] = merge_tree(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def _format_error(err: ValidationError, origin: str, single: bool) -> str:
     first = err.errors()[0]
-    key = ".".join(str(p) for p in first["loc"]) or "(top level)"
-    msg = first["msg"]
+    loc = [str(p) for p in first["loc"]]
+    if single and loc[:1] == ["cameras"]:
+        loc = loc[2:]  # a one-camera config never wrote `cameras.<id>.`
+    key = ".".join(loc) or "(top level)"
+    msg = first["msg"].removeprefix("Value error, ")
     if first["type"] == "extra_forbidden":
         msg = "unknown key"
     return f"{origin}: {key}: {msg}"
 
 
 def validate(data: dict[str, Any], origin: str = "config") -> Config:
+    """Either form of config (see normalise) into one validated tree; errors name the key."""
     try:
-        return Config.model_validate(data)
+        return Config.model_validate(normalise(data))
     except ValidationError as err:
-        raise EdgewatchError(_format_error(err, origin)) from None
+        raise EdgewatchError(_format_error(err, origin, "cameras" not in data)) from None
+
+
+def _repeated_key(node: yaml.Node, path: str = "") -> str | None:
+    """PyYAML keeps the last of two equal keys without a word; two cameras with one id must be an error.
+    Returns a message naming the first repeated key by its path, or None."""
+    if isinstance(node, yaml.MappingNode):
+        seen: dict[str, int] = {}
+        for key_node, value_node in node.value:
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
+            line = key_node.start_mark.line + 1
+            if key is not None and key in seen:
+                what = "camera id" if path == "cameras" else "key"
+                return f"{path + '.' if path else ''}{key}: {what} repeated (lines {seen[key]} and {line})"
+            if key is not None:
+                seen[key] = line
+            found = _repeated_key(value_node, f"{path + '.' if path else ''}{key}")
+            if found:
+                return found
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            found = _repeated_key(item, f"{path}.{i}")
+            if found:
+                return found
+    return None
 
 
 def load_yaml(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -191,7 +334,11 @@ def load_yaml(path: str | os.PathLike[str]) -> dict[str, Any]:
     if not p.is_file():
         raise EdgewatchError(f"config file not found: {p}")
     try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+        text = p.read_text(encoding="utf-8")
+        repeated = _repeated_key(yaml.compose(text, Loader=yaml.SafeLoader))
+        if repeated:
+            raise EdgewatchError(f"config file {p}: {repeated}")
+        data = yaml.safe_load(text)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
@@ -254,12 +401,21 @@ def from_environment(env: dict[str, str]) -> dict[str, Any]:
     return out
 
 
-def check_geometry(cfg: Config, width: int, height: int) -> None:
-    """Lines and zones must lie inside the frame: a typo otherwise counts nothing, silently."""
-    for kind, items, attr in (("lines", cfg.lines, "points"), ("zones", cfg.zones, "polygon")):
+def camera_key(cfg: Config, camera: str) -> str:
+    """How errors name a camera's keys: `cameras.<id>.` when the config has several, nothing for one."""
+    return "" if cfg.single else f"cameras.{camera}."
+
+
+def check_against_source(cfg: Config, camera: str, width: int, height: int, fps: float) -> None:
+    """What can only be checked once the camera is open: lines and zones inside its frame (a typo
+    otherwise counts nothing, silently), and a detection rate it can deliver."""
+    cam, where = cfg.cameras[camera], camera_key(cfg, camera)
+    for kind, items, attr in (("lines", cam.lines, "points"), ("zones", cam.zones, "polygon")):
         for i, item in enumerate(items):
             for x, y in getattr(item, attr):
                 if not (0 <= x <= width and 0 <= y <= height):
                     raise EdgewatchError(
-                        f"config: {kind}.{i}.{attr}: point ({x:g}, {y:g}) of {item.name!r} is outside the {width}x{height} frame"
-                    )
+                        f"config: {where}{kind}.{i}.{attr}: point ({x:g}, {y:g}) of {item.name!r} is outside "
+                        f"{'the' if cfg.single else f'camera {camera}’s'} {width}x{height} frame")
+    if cam.detect.fps is not None and cam.detect.fps > fps + 1e-6:
+        raise EdgewatchError(f"config: {where}detect.fps: {cam.detect.fps:g} is above camera {camera}'s own rate ({fps:g} fps)")

@@ -11,20 +11,25 @@ import numpy as np
 class PerfMeter:
     def __init__(self, window_s: float = 10.0) -> None:
         self.window_s = window_s
-        self._samples: deque[tuple[float, float, float]] = deque()  # (wall time done, infer ms, latency ms)
+        self._samples: deque[tuple[float, float, float]] = deque()  # (wall time done, infer ms or 0 = skipped, latency ms)
         self._bytes: deque[tuple[float, int, int]] = deque()  # (wall time, mqtt bytes total, video bytes total)
         self.frames = 0
+        self.skipped = 0  # frames the detector did not run on (detect.fps, detect.motion)
         self.started = time.monotonic()
         self._all_infer: list[float] = []
+        self._all_latency: list[float] = []
 
     def frame(self, infer_ms: float, captured_at: float, now: float | None = None) -> None:
+        """One frame published; infer_ms 0 when the detector skipped it."""
         now = time.time() if now is None else now
         self.frames += 1
-        self._samples.append((now, infer_ms, (now - captured_at) * 1000.0))
+        latency = (now - captured_at) * 1000.0
+        self._samples.append((now, infer_ms, latency))
         if infer_ms > 0:
-            self._all_infer.append(infer_ms)
-            if len(self._all_infer) > 100_000:  # bounded for month-long runs
-                del self._all_infer[:50_000]
+            _keep(self._all_infer, infer_ms)
+        else:
+            self.skipped += 1
+        _keep(self._all_latency, latency)
         while self._samples and now - self._samples[0][0] > self.window_s:
             self._samples.popleft()
 
@@ -50,8 +55,11 @@ class PerfMeter:
         def pct(a: np.ndarray, q: float) -> float:
             return round(float(np.percentile(a, q)), 2) if a.size else 0.0
 
+        detect_fps = fps * (infer.size / len(s)) if s else 0.0
         return {
             "fps": round(fps, 2),
+            "detect_fps": round(detect_fps, 2),
+            "skipped_share": round(1.0 - infer.size / len(s), 3) if s else 0.0,
             "infer_ms_p50": pct(infer, 50),
             "infer_ms_p95": pct(infer, 95),
             "latency_ms_p50": pct(lat, 50),
@@ -64,10 +72,23 @@ class PerfMeter:
     def overall(self) -> dict[str, float]:
         """Whole-run figures for the summary."""
         elapsed = time.monotonic() - self.started
-        a = np.array(self._all_infer)
+        a, lat = np.array(self._all_infer), np.array(self._all_latency)
+
+        def pct(x: np.ndarray, q: float) -> float:
+            return round(float(np.percentile(x, q)), 2) if x.size else 0.0
+
         return {
             "fps": round(self.frames / elapsed, 2) if elapsed > 0 else 0.0,
-            "infer_ms_p50": round(float(np.percentile(a, 50)), 2) if a.size else 0.0,
-            "infer_ms_p95": round(float(np.percentile(a, 95)), 2) if a.size else 0.0,
+            "infer_ms_p50": pct(a, 50),
+            "infer_ms_p95": pct(a, 95),
+            "latency_ms_p50": pct(lat, 50),
+            "latency_ms_p95": pct(lat, 95),
+            "skipped_share": round(self.skipped / self.frames, 3) if self.frames else 0.0,
             "wall_s": round(elapsed, 2),
         }
+
+
+def _keep(values: list[float], value: float) -> None:
+    values.append(value)
+    if len(values) > 100_000:  # bounded for month-long runs
+        del values[:50_000]

@@ -22,6 +22,9 @@ class Frame:
     video_s: float
     captured_at: float
     image: np.ndarray  # u8 BGR HWC, untouched from OpenCV
+    # The model's input made from `image` in the decode thread (the model family's own pre-processing),
+    # so the worker's one Python thread only hands it to OpenVINO; None when no model needs it.
+    tensor: np.ndarray | None = None
 
     @property
     def size(self) -> tuple[int, int]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from cfghelp import analytics, only  # noqa: F401
 from edgewatch.analytics import Analytics
 from edgewatch.config import validate
 from edgewatch.types import Detection, Frame, ModelOutput
@@ -27,7 +28,7 @@ def alerts(facts: list) -> list:
 
 
 def test_max_people_fires_once_and_rearms() -> None:
-    a = Analytics(validate({"alerts": {"max_people": 2}, "tracker": {"max_lost_s": 0.5}}), (W, H))
+    a = analytics(validate({"alerts": {"max_people": 2}, "tracker": {"max_lost_s": 0.5}}), (W, H))
     # 2 people, a third joins for 3 s, leaves, comes back (new id) for 2 s
     counts = [2] * 20 + [3] * 30 + [2] * 20 + [3] * 20
     facts = [a.update(o) for o in crowd(counts)]
@@ -38,7 +39,7 @@ def test_max_people_fires_once_and_rearms() -> None:
 
 
 def test_max_dwell_fires_once_per_person() -> None:
-    a = Analytics(validate({"alerts": {"max_dwell_s": 2.0}}), (W, H))
+    a = analytics(validate({"alerts": {"max_dwell_s": 2.0}}), (W, H))
     counts = [1] * 10 + [2] * 40  # person 1 from 0 s, person 2 from 1 s; both there until 4.9 s
     facts = [a.update(o) for o in crowd(counts)]
     fired = alerts(facts)
@@ -48,5 +49,5 @@ def test_max_dwell_fires_once_per_person() -> None:
 
 
 def test_no_rules_no_alerts() -> None:
-    a = Analytics(validate({}), (W, H))
+    a = analytics(validate({}), (W, H))
     assert alerts([a.update(o) for o in crowd([5] * 50)]) == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from cfghelp import analytics, only  # noqa: F401
 from edgewatch.analytics import Analytics
 from edgewatch.analytics.classwatch import ClassWatch
 from edgewatch.config import validate
@@ -19,7 +20,7 @@ def cls(top: str) -> Classification:
 
 
 def test_begin_and_end_with_flicker_ignored() -> None:
-    a = Analytics(validate({"model": {"watch_class": "dog", "adapter": "classification"}}), (8, 8))
+    a = analytics(validate({"model": {"watch_class": "dog", "adapter": "classification"}}), (8, 8))
     seq = ["cat"] * 5 + ["dog"] + ["cat"] * 3 + ["dog"] * 10 + ["cat"] + ["dog"] * 5 + ["cat"] * 6
     facts = [a.update(ModelOutput(Frame(i, i / 10, 0.0, IMG), 1.0, classification=cls(c))) for i, c in enumerate(seq)]
     events = [e for f in facts for e in f.events]

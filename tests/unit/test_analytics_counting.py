@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from cfghelp import analytics, only  # noqa: F401
 from edgewatch.analytics import Analytics
 from edgewatch.analytics.geometry import border_side
 from edgewatch.config import validate
@@ -37,7 +38,7 @@ def test_border_side() -> None:
 
 
 def test_sides_durations_and_events_of_a_walk_through() -> None:
-    a = Analytics(validate({}), (W, H))
+    a = analytics(validate({}), (W, H))
     facts = feed(a, walk(20, 748, 50))  # enters at the left, 4.9 s later leaves at the right
     facts += feed(a, [[]] * 10, t0=5.0)
     events = [e for f in facts for e in f.events]
@@ -52,7 +53,7 @@ def test_sides_durations_and_events_of_a_walk_through() -> None:
 
 
 def test_person_appearing_and_vanishing_mid_frame_has_no_side() -> None:
-    a = Analytics(validate({"tracker": {"max_lost_s": 1.0}}), (W, H))
+    a = analytics(validate({"tracker": {"max_lost_s": 1.0}}), (W, H))
     feed(a, [[Detection(box_at(380, 220), 0.9)]] * 20)
     summary = a.summary()
     assert summary["tracks"][0]["enter_side"] is None
@@ -62,7 +63,7 @@ def test_person_appearing_and_vanishing_mid_frame_has_no_side() -> None:
 
 
 def test_average_duration_counts_only_people_who_left_and_finish_closes_the_rest() -> None:
-    a = Analytics(validate({"tracker": {"max_lost_s": 1.0}}), (W, H))
+    a = analytics(validate({"tracker": {"max_lost_s": 1.0}}), (W, H))
     # person 1 stays 2 s then vanishes; person 2 arrives at 1 s and is still there at the end
     frames = [[Detection(box_at(200, 220), 0.9)] if i < 21 else [] for i in range(60)]
     frames = [f + ([Detection(box_at(550, 220), 0.9)] if i >= 10 else []) for i, f in enumerate(frames)]
@@ -79,6 +80,6 @@ def test_average_duration_counts_only_people_who_left_and_finish_closes_the_rest
 
 
 def test_frame_facts_tracks_are_copies() -> None:
-    a = Analytics(validate({}), (W, H))
+    a = analytics(validate({}), (W, H))
     facts = feed(a, walk(100, 400, 10))
     assert facts[4].tracks[0].box != facts[9].tracks[0].box

@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 
+from cfghelp import analytics, only  # noqa: F401
 from edgewatch.analytics import Analytics
 from edgewatch.config import validate
 from edgewatch.errors import EdgewatchError
@@ -29,14 +30,14 @@ def walk_through(a: Analytics, t0: float, frames: int = 60) -> list:
 
 
 def test_segmentation_output_has_no_people() -> None:
-    a = Analytics(validate({}), (W, H))
+    a = analytics(validate({}), (W, H))
     seg = Segmentation(class_map=np.zeros((4, 4), np.uint8), shares={"road": 1.0})
     f = a.update(ModelOutput(Frame(0, 0.0, 0.0, IMG), 1.0, segmentation=seg))
     assert f.tracks == [] and f.in_frame == 0 and f.total == 0 and f.events == []
 
 
 def test_summary_shape() -> None:
-    a = Analytics(validate(CFG), (W, H))
+    a = analytics(validate(CFG), (W, H))
     walk_through(a, 0.0)
     a.finish(6.0)
     s = a.summary()
@@ -48,12 +49,12 @@ def test_summary_shape() -> None:
 
 
 def test_snapshot_restore_keeps_the_days_totals() -> None:
-    a = Analytics(validate(CFG), (W, H))
+    a = analytics(validate(CFG), (W, H))
     walk_through(a, 0.0)
     a.finish(6.0)
     snap = json.loads(json.dumps(a.snapshot()))  # goes through a JSON file in real use
 
-    b = Analytics(validate(CFG), (W, H))  # the restarted worker
+    b = analytics(validate(CFG), (W, H))  # the restarted worker
     b.restore(snap)
     facts = walk_through(b, 0.0)
     assert facts[-1].total == 2
@@ -66,7 +67,7 @@ def test_snapshot_restore_keeps_the_days_totals() -> None:
 
 
 def test_restore_rejects_a_malformed_snapshot() -> None:
-    a = Analytics(validate(CFG), (W, H))
+    a = analytics(validate(CFG), (W, H))
     with pytest.raises(EdgewatchError, match="analytics state: malformed snapshot"):
         a.restore({"version": 1, "people": {"total": 3}})
     with pytest.raises(EdgewatchError, match="unsupported version"):
@@ -74,7 +75,7 @@ def test_restore_rejects_a_malformed_snapshot() -> None:
 
 
 def test_clock_going_back_closes_everyone_and_keeps_counting() -> None:
-    a = Analytics(validate(CFG), (W, H))
+    a = analytics(validate(CFG), (W, H))
     first = walk_through(a, 0.0, frames=30)  # the file loops while someone is mid-frame
     assert first[-1].in_frame == 1
     second = walk_through(a, 0.0, frames=30)
@@ -87,16 +88,16 @@ def test_clock_going_back_closes_everyone_and_keeps_counting() -> None:
 
 def test_frame_size_must_be_positive() -> None:
     with pytest.raises(EdgewatchError, match="frame size"):
-        Analytics(validate({}), (0, 432))
+        analytics(validate({}), (0, 432))
 
 
 def test_snapshot_taken_while_someone_is_in_frame_keeps_total_and_people_in_step() -> None:
-    a = Analytics(validate(CFG), (W, H))
+    a = analytics(validate(CFG), (W, H))
     walk_through(a, 0.0, frames=30)  # still in the frame when the periodic snapshot is taken
     snap = json.loads(json.dumps(a.snapshot()))
     assert snap["people"]["total"] == 1 and len(snap["people"]["finished"]) == 1
     assert snap["people"]["finished"][0]["exit_s"] == pytest.approx(2.9)
-    b = Analytics(validate(CFG), (W, H))
+    b = analytics(validate(CFG), (W, H))
     b.restore(snap)
     assert b.summary()["total"] == 1 and b.summary()["avg_duration_s"] == pytest.approx(2.9)
 
@@ -108,7 +109,7 @@ def test_every_event_matches_the_mqtt_event_schema() -> None:
     from edgewatch.types import Classification
 
     cfg = validate({**CFG, "alerts": {"max_people": 0, "max_dwell_s": 1.0}, "model": {"watch_class": "dog"}})
-    a = Analytics(cfg, (W, H))
+    a = analytics(cfg, (W, H))
     events = [e for f in walk_through(a, 0.0) for e in f.events] + a.finish(6.0)
     for i, top in enumerate(["dog"] * 3 + ["cat"] * 3):
         out = ModelOutput(Frame(i, 7 + i / 10, 0.0, IMG), 1.0, classification=Classification([(top, 0.9), ("x", 0.1)]))
@@ -123,7 +124,7 @@ def test_every_event_matches_the_mqtt_event_schema() -> None:
 
 
 def test_new_day_returns_the_days_totals_and_starts_from_the_people_in_frame() -> None:
-    a = Analytics(validate(CFG), (W, H))
+    a = analytics(validate(CFG), (W, H))
     walk_through(a, 0.0)  # person 1: through the door and the table zone
     for i in range(20):  # ... and gone (max_lost_s 1.0)
         a.update(ModelOutput(Frame(60 + i, 6.0 + i / 10, 0.0, IMG), 1.0, detections=[]))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from cfghelp import analytics, only  # noqa: F401
 from edgewatch.analytics import Analytics
 from edgewatch.analytics.lines import CountingLine
 from edgewatch.config import LineConfig, validate
@@ -42,7 +43,7 @@ def test_left_of_a_to_b_is_in() -> None:
 
 
 def test_crossing_both_ways_with_jitter_counts_once_each() -> None:
-    a = Analytics(validate({"lines": [DOOR]}), (W, H))
+    a = analytics(validate({"lines": [DOOR]}), (W, H))
     facts = run(a, jittery_walk(150, 620, seed=1) + jittery_walk(620, 150, seed=2))
     crossings = [e.data for f in facts for e in f.events if e.type == "line_cross"]
     assert crossings == [{"track_id": 1, "line": "door", "direction": "in"},
@@ -53,14 +54,14 @@ def test_crossing_both_ways_with_jitter_counts_once_each() -> None:
 
 def test_passing_beyond_the_segment_does_not_count() -> None:
     short = {"name": "gate", "points": [[384, 0], [384, 200]]}  # feet walk at y=380, below B
-    a = Analytics(validate({"lines": [short]}), (W, H))
+    a = analytics(validate({"lines": [short]}), (W, H))
     facts = run(a, [float(x) for x in np.linspace(150, 620, 30)])
     assert facts[-1].lines[0].in_count == 0 and facts[-1].lines[0].out_count == 0
 
 
 def test_line_uses_the_feet_not_the_centre() -> None:
     floor_line = {"name": "floor", "points": [[0, 300], [768, 300]]}  # horizontal, at y=300
-    a = Analytics(validate({"lines": [floor_line]}), (W, H))
+    a = analytics(validate({"lines": [floor_line]}), (W, H))
     # box centre stays above the line (y 190..290) while the feet go from 280 to 380
     facts = [a.update(ModelOutput(Frame(i, i / 10, 0.0, IMG), 1.0, detections=[Detection(feet_box(300, y), 0.9)]))
              for i, y in enumerate(np.linspace(280, 380, 20))]

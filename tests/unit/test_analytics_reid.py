@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from cfghelp import analytics, only  # noqa: F401
 from edgewatch.analytics import Analytics
 from edgewatch.analytics.reid import ReidGallery
 from edgewatch.config import ReidConfig, validate
@@ -41,7 +42,7 @@ def config(reid: bool, max_gap_s: float = 30.0):
 
 
 def test_leaving_and_coming_back_counts_twice_without_reid() -> None:
-    a = Analytics(config(reid=False), (W, H))
+    a = analytics(config(reid=False), (W, H))
     visit(a, ALICE, 0.0)
     facts = visit(a, ALICE, 10.0)
     assert facts[-1].total == 2
@@ -49,7 +50,7 @@ def test_leaving_and_coming_back_counts_twice_without_reid() -> None:
 
 
 def test_leaving_and_coming_back_counts_once_with_reid() -> None:
-    a = Analytics(config(reid=True), (W, H))
+    a = analytics(config(reid=True), (W, H))
     visit(a, ALICE, 0.0)
     facts = visit(a, ALICE, 10.0)
     assert facts[-1].total == 1
@@ -61,14 +62,14 @@ def test_leaving_and_coming_back_counts_once_with_reid() -> None:
 
 
 def test_someone_else_gets_a_new_id_with_reid() -> None:
-    a = Analytics(config(reid=True), (W, H))
+    a = analytics(config(reid=True), (W, H))
     visit(a, ALICE, 0.0)
     facts = visit(a, BOB, 10.0)
     assert facts[-1].total == 2
 
 
 def test_coming_back_after_max_gap_counts_again() -> None:
-    a = Analytics(config(reid=True, max_gap_s=5.0), (W, H))
+    a = analytics(config(reid=True, max_gap_s=5.0), (W, H))
     visit(a, ALICE, 0.0)  # last seen at 1.9 s
     facts = visit(a, ALICE, 10.0)  # back 8 s later
     assert facts[-1].total == 2
@@ -89,6 +90,6 @@ def test_gallery_picks_best_match_and_forgets_it() -> None:
 def test_embedding_count_must_match_detections() -> None:
     from edgewatch.errors import EdgewatchError
 
-    a = Analytics(config(reid=True), (W, H))
+    a = analytics(config(reid=True), (W, H))
     with pytest.raises(EdgewatchError, match="2 re-id embeddings for 1 detections"):
         a.update(ModelOutput(Frame(0, 0.0, 0.0, IMG), 1.0, detections=[Detection((0, 0, 10, 10), 0.9)], embeddings=[ALICE, BOB]))

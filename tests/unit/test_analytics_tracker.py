@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from cfghelp import analytics, only  # noqa: F401
 from edgewatch.analytics import Analytics
 from edgewatch.analytics.kalman import BoxKalman
 from edgewatch.analytics.tracker import Tracker, iou_matrix
@@ -50,7 +51,7 @@ def test_kalman_speed_is_per_second_whatever_the_fps() -> None:
 
 @pytest.mark.parametrize("occluded", [False, True])
 def test_two_people_crossing_keep_their_ids(occluded: bool) -> None:
-    a = Analytics(validate({}), (W, H))
+    a = analytics(validate({}), (W, H))
     frames = []
     for i in range(50):  # A walks right (nearer, bigger), B walks left; they overlap mid-way
         ax, bx = 150 + 10 * i, 650 - 10 * i
@@ -72,7 +73,7 @@ def test_two_people_crossing_keep_their_ids(occluded: bool) -> None:
 
 
 def test_standing_person_missed_for_five_frames_keeps_id_and_counts_once() -> None:
-    a = Analytics(validate({}), (W, H))
+    a = analytics(validate({}), (W, H))
     rng = np.random.default_rng(1)
     frames = []
     for i in range(60):
@@ -88,7 +89,7 @@ def test_standing_person_missed_for_five_frames_keeps_id_and_counts_once() -> No
 
 def test_low_score_boxes_continue_a_track_but_never_start_one() -> None:
     cfg = validate({"model": {"threshold": 0.6}, "tracker": {"low_threshold": 0.3}})
-    a = Analytics(cfg, (W, H))
+    a = analytics(cfg, (W, H))
     frames = [[Detection(box_at(400, 230), 0.9)]] * 5 + [[Detection(box_at(400, 230), 0.4)]] * 40
     frames = [f + [Detection(box_at(150, 230), 0.4)] for f in frames]  # a weak box that is nobody
     facts = run(a, frames)
@@ -98,7 +99,7 @@ def test_low_score_boxes_continue_a_track_but_never_start_one() -> None:
 
 
 def test_single_frame_false_positive_is_not_a_person() -> None:
-    a = Analytics(validate({"tracker": {"min_hits": 3}}), (W, H))
+    a = analytics(validate({"tracker": {"min_hits": 3}}), (W, H))
     frames = [[], [Detection(box_at(300, 200), 0.95)], [], [Detection(box_at(300, 200), 0.95)], [Detection(box_at(300, 200), 0.95)], []]
     facts = run(a, frames)
     assert facts[-1].total == 0
@@ -109,7 +110,7 @@ def test_single_frame_false_positive_is_not_a_person() -> None:
 def test_lost_timeout_is_in_video_seconds_not_frames() -> None:
     cfg = validate({"tracker": {"max_lost_s": 1.0}})
     for fps in (5.0, 30.0):
-        a = Analytics(cfg, (W, H))
+        a = analytics(cfg, (W, H))
         seen = [Detection(box_at(400, 230), 0.9)]
         n = int(2 * fps)
         short_gap = [seen] * n + [[]] * int(0.8 * fps) + [seen] * n  # 0.8 s gap: same person
@@ -121,7 +122,7 @@ def test_lost_timeout_is_in_video_seconds_not_frames() -> None:
 
 
 def test_person_walking_in_where_another_walked_out_gets_a_new_id() -> None:
-    a = Analytics(validate({"tracker": {"max_lost_s": 3.0}}), (W, H))
+    a = analytics(validate({"tracker": {"max_lost_s": 3.0}}), (W, H))
     frames = [[Detection(box_at(300 - 15 * i, 230), 0.9)] for i in range(19)]  # walks out at the left
     frames += [[]] * 5  # 0.5 s later, well within max_lost_s ...
     frames += [[Detection(box_at(25 + 15 * i, 230), 0.9)] for i in range(20)]  # ... someone walks in there
@@ -134,7 +135,7 @@ def test_person_walking_in_where_another_walked_out_gets_a_new_id() -> None:
 
 def test_tracker_reset_returns_confirmed_tracks() -> None:
     cfg = validate({})
-    tr = Tracker(cfg.tracker, cfg.model.threshold, (W, H))
+    tr = Tracker(only(cfg).tracker, cfg.model.threshold, (W, H))
     both = [Detection(box_at(300, 200), 0.9), Detection(box_at(600, 200), 0.9)]
     for i in range(4):
         tr.update(both if i < 3 else both[:1], i / 10)  # both confirmed, then one lost
@@ -145,7 +146,7 @@ def test_tracker_reset_returns_confirmed_tracks() -> None:
 def test_person_who_stops_and_is_then_missed_keeps_id() -> None:
     # The filter still believes they walk at 150 px/s, so its prediction slides away from where
     # they stand; the lost track must still be found where it was last seen.
-    a = Analytics(validate({}), (W, H))
+    a = analytics(validate({}), (W, H))
     frames = [[Detection(box_at(100 + 15 * i, 230), 0.9)] for i in range(20)]  # stops at x=385
     frames += [[]] * 20  # missed for 2 s
     frames += [[Detection(box_at(385, 230), 0.9)]] * 10
@@ -157,7 +158,7 @@ def test_person_who_stops_and_is_then_missed_keeps_id() -> None:
 def test_passer_by_keeps_their_id_where_a_lost_person_stood() -> None:
     # A stands at x=400 and is missed from 2 s on; B walks through that very spot 1 s later.
     # B is being tracked, so B's track takes B's box even where it matches A's last box exactly.
-    a = Analytics(validate({"tracker": {"max_lost_s": 3.0}}), (W, H))
+    a = analytics(validate({"tracker": {"max_lost_s": 3.0}}), (W, H))
     frames, b_boxes = [], []
     for i in range(60):
         dets = [Detection(box_at(400, 230), 0.9)] if i < 20 else []
@@ -174,7 +175,7 @@ def test_passer_by_keeps_their_id_where_a_lost_person_stood() -> None:
 def test_person_who_stops_near_the_border_and_is_missed_is_not_taken_for_gone() -> None:
     # Walking right, stopping 40 px from the border: the filter's leftover speed must fade while
     # they are unseen, or their predicted centre runs out of the frame and they count twice.
-    a = Analytics(validate({"tracker": {"max_lost_s": 3.0}}), (W, H))
+    a = analytics(validate({"tracker": {"max_lost_s": 3.0}}), (W, H))
     frames = [[Detection(box_at(400 + 15 * i, 230), 0.9)] for i in range(20)]  # stops at x=685
     frames += [[]] * 20  # missed for 2 s
     frames += [[Detection(box_at(685, 230), 0.9)]] * 10

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from cfghelp import analytics, only  # noqa: F401
 from edgewatch.analytics import Analytics
 from edgewatch.config import validate
 from edgewatch.types import Detection, Frame, ModelOutput
@@ -19,7 +20,7 @@ def feet_box(x: float, y: float) -> tuple[float, float, float, float]:
 
 
 def test_zone_enter_dwell_leave() -> None:
-    a = Analytics(validate({"zones": [TABLE]}), (W, H))
+    a = analytics(validate({"zones": [TABLE]}), (W, H))
     rng = np.random.default_rng(3)
     path = [(100 + 10 * i, 350) for i in range(30)]  # walks in from the left, reaches x=300 at 2.0 s
     path += [(400 + rng.uniform(-3, 3), 350) for _ in range(50)]  # stands at the table for 5 s
@@ -38,7 +39,7 @@ def test_zone_enter_dwell_leave() -> None:
 
 
 def test_person_lost_in_zone_leaves_it_when_last_seen() -> None:
-    a = Analytics(validate({"zones": [TABLE], "tracker": {"max_lost_s": 1.0}}), (W, H))
+    a = analytics(validate({"zones": [TABLE], "tracker": {"max_lost_s": 1.0}}), (W, H))
     for i in range(30):  # stands in the zone 3 s, then the detector never sees them again
         a.update(ModelOutput(Frame(i, i / 10, 0.0, IMG), 1.0, detections=[Detection(feet_box(400, 350), 0.9)]))
     events = []
@@ -53,7 +54,7 @@ def test_person_lost_in_zone_leaves_it_when_last_seen() -> None:
 
 
 def test_two_people_in_zone_occupancy_two() -> None:
-    a = Analytics(validate({"zones": [TABLE]}), (W, H))
+    a = analytics(validate({"zones": [TABLE]}), (W, H))
     for i in range(10):
         dets = [Detection(feet_box(x, 350), 0.9) for x in (340, 460, 650)]  # two at the table, one beside it
         f = a.update(ModelOutput(Frame(i, i / 10, 0.0, IMG), 1.0, detections=dets))

@@ -20,8 +20,12 @@ def test_docs_config_md_documents_every_key_and_is_current():
         assert desc, f"{key} has no description"
 
 
-def test_the_documented_example_is_valid():
+def test_the_documented_examples_are_valid():
     config.validate(yaml.safe_load(configdoc.EXAMPLE))
+    site = config.validate(yaml.safe_load(configdoc.SITE_EXAMPLE))
+    assert list(site.cameras) == ["door", "till"]
+    assert site.cameras["till"].video.output == "http://stream:8888/ingest/till"
+    assert site.cameras["door"].source.reconnect.max_s == 10 and site.cameras["till"].detect.fps == 5
 
 
 def _args(**kw) -> argparse.Namespace:
@@ -35,7 +39,8 @@ def test_flags_override_environment_which_overrides_the_file(tmp_path):
     f = tmp_path / "c.yaml"
     f.write_text("camera: fromfile\nmodel:\n  threshold: 0.3\n  device: GPU\nsource:\n  input: a.mp4\n")
     cfg = cli.build_config(_args(config=str(f), prob_threshold=0.7), {"EDGEWATCH_CAMERA": "fromenv"})
-    assert (cfg.camera, cfg.model.threshold, cfg.model.device, cfg.source.input) == ("fromenv", 0.7, "GPU", "a.mp4")
+    (camera, cam), = cfg.cameras.items()
+    assert (camera, cfg.model.threshold, cfg.model.device, cam.source.input) == ("fromenv", 0.7, "GPU", "a.mp4")
 
 
 def test_password_from_a_docker_secret_file(tmp_path):

@@ -14,7 +14,7 @@ import pytest
 
 from edgewatch import statefile
 from edgewatch.config import validate
-from edgewatch.pipeline import Worker, prepare
+from edgewatch.worker import Worker, prepare
 from edgewatch.schemas import load_schema
 
 MODEL = "person-detection-retail-0013"
@@ -112,10 +112,10 @@ def test_an_unusable_saved_earlier_day_is_set_aside_and_the_camera_runs(videos, 
     clip = _clip(videos, tmp_path, 2)
     cfg = validate({"camera": "cam1", "state_file": str(state), "summary": str(tmp_path / "s.json"),
                     "source": {"input": str(clip)}, "model": {"name": MODEL}})
-    with caplog.at_level(logging.WARNING, logger="edgewatch.pipeline"):
+    with caplog.at_level(logging.WARNING, logger="edgewatch.cameras.day"):
         worker = Worker(cfg, prepare(cfg), progress=False)
     (record,) = caplog.records
-    assert record.getMessage().startswith(f"cannot report the day 2026-11-30 from {state} (kept as {state}.unreadable): "
+    assert record.getMessage().startswith(f"cam1: cannot report the day 2026-11-30 from {state} (kept as {state}.unreadable): "
                                           "analytics state: malformed snapshot")
     assert json.loads(Path(f"{state}.unreadable").read_text())["analytics"]["people"]["total"] == "four"
     worker.run()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from ..config import Config
+from ..config import CameraConfig, ModelConfig
 from ..errors import EdgewatchError
 from ..types import Event, FrameFacts, ModelOutput
 from .alerts import AlertRules
@@ -27,20 +27,31 @@ SNAPSHOT_VERSION = 1
 
 
 class Analytics:
-    def __init__(self, cfg: Config, frame_size: tuple[int, int]) -> None:
+    """One camera's analytics: its own tracker, counts, lines, zones and alerts."""
+
+    def __init__(self, cfg: CameraConfig, model: ModelConfig, frame_size: tuple[int, int]) -> None:
         w, h = frame_size
         if w <= 0 or h <= 0:
             raise EdgewatchError(f"analytics: frame size must be positive, got {w}x{h}")
         self.cfg = cfg
+        self.model = model
         self.frame_size = (int(w), int(h))
-        self.gallery = ReidGallery(cfg.model.reid) if cfg.model.reid is not None else None
-        self.tracker = Tracker(cfg.tracker, cfg.model.threshold, self.frame_size)
+        self.gallery = ReidGallery(model.reid) if model.reid is not None else None
+        self.tracker = Tracker(cfg.tracker, model.threshold, self.frame_size)
         self.people = PeopleCounter(cfg.tracker, self.frame_size, self.gallery)
         self.lines = LineCounter(cfg.lines, self.frame_size)
         self.zones = ZoneWatcher(cfg.zones, self.frame_size)
         self.alerts = AlertRules(cfg.alerts)
-        self.classwatch = ClassWatch(cfg.model.watch_class) if cfg.model.watch_class else None
+        self.classwatch = ClassWatch(model.watch_class) if model.watch_class else None
         self._last_s: float | None = None
+
+    def hold(self, output: ModelOutput, still: bool) -> FrameFacts:
+        """A frame the detector skipped: everyone stays where last seen. `still` (the motion gate saw
+        nothing move): nobody can have left either, so the time since counts as seen and not as lost."""
+        if still and self._last_s is not None and output.frame.video_s > self._last_s:
+            self.tracker.pause(output.frame.video_s)
+            self._last_s = output.frame.video_s
+        return self._facts(output, self.people.refresh(self.tracker.active()), [])
 
     def update(self, output: ModelOutput) -> FrameFacts:
         now = output.frame.video_s

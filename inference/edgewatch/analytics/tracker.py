@@ -108,6 +108,16 @@ class Tracker:
         self._tracks: list[TrackState] = []
         self._next_key = 1
 
+    def active(self) -> list[TrackState]:
+        return [tr for tr in self._tracks if tr.confirmed]
+
+    def pause(self, t: float) -> None:
+        """Nothing moved until `t` (the motion gate): every track stays where it is and is seen as it was,
+        so standing still is never taken for having left, and no prediction drifts meanwhile."""
+        for tr in self._tracks:
+            tr.last_seen_s += t - tr.predicted_s
+            tr.predicted_s = t
+
     def reset(self) -> list[TrackState]:
         """Forget every track; returns the confirmed ones so the caller can close them."""
         gone = [t for t in self._tracks if t.confirmed]

@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 import openvino as ov
 from openvino.preprocess import ColorFormat, PrePostProcessor, ResizeAlgorithm
@@ -19,6 +20,12 @@ from .registry import ModelFiles
 log = logging.getLogger(__name__)
 
 
+# cv2.resize of a decoded frame to the network's size, in the camera's decode thread: 0.24 ms for
+# 768x432 -> 544x320 linear, where OpenVINO's in-graph Interpolate costs 3.2 ms of the inference
+# on this CPU (docs/performance.md). The graph still converts the type and the layout.
+INTERPOLATION = {"linear": cv2.INTER_LINEAR, "nearest": cv2.INTER_NEAREST}
+
+
 @dataclass(frozen=True)
 class LoadedModel:
     files: ModelFiles
@@ -27,10 +34,20 @@ class LoadedModel:
     input_hw: tuple[int, int]  # the network's own input size
     output_shapes: list[tuple[int, ...]]
     requests: int
+    resize: str = "linear"
+    graph_resize: bool = True  # frames of any size go in and the graph resizes them
 
     @property
     def name(self) -> str:
         return self.files.name
+
+    def prepare(self, image: np.ndarray) -> np.ndarray:
+        """The request's input for one decoded BGR frame (1, H, W, 3) u8, as the compiled graph expects it."""
+        if not self.graph_resize:
+            h, w = self.input_hw
+            if image.shape[:2] != (h, w):
+                image = cv2.resize(image, (w, h), interpolation=INTERPOLATION[self.resize])
+        return np.ascontiguousarray(image[np.newaxis])
 
 
 def default_cache_dir() -> Path:
@@ -67,8 +84,9 @@ def _read(core: ov.Core, files: ModelFiles) -> ov.Model:
 RESIZE = {"linear": ResizeAlgorithm.RESIZE_LINEAR, "nearest": ResizeAlgorithm.RESIZE_NEAREST}
 
 
-def add_preprocessing(model: ov.Model, resize: str = "linear") -> tuple[ov.Model, tuple[int, int]]:
-    """Frames go in as OpenCV gives them (u8, BGR, HWC, any size); OpenVINO resizes and re-lays them out."""
+def add_preprocessing(model: ov.Model, resize: str = "linear", graph_resize: bool = True) -> tuple[ov.Model, tuple[int, int]]:
+    """Frames go in as OpenCV gives them (u8, BGR, HWC); OpenVINO converts and re-lays them out, and
+    with graph_resize takes any size and resizes them too (else they come at the network's size)."""
     if len(model.inputs) != 1:
         raise EdgewatchError(f"model has {len(model.inputs)} inputs; Edgewatch adapters need one image input")
     shape = model.input().get_partial_shape()
@@ -76,17 +94,20 @@ def add_preprocessing(model: ov.Model, resize: str = "linear") -> tuple[ov.Model
         raise EdgewatchError(f"model input shape {shape} is not an N,C,H,W image")
     h, w = shape[2].get_length(), shape[3].get_length()
     ppp = PrePostProcessor(model)
-    ppp.input().tensor().set_element_type(ov.Type.u8).set_layout(ov.Layout("NHWC")) \
-        .set_color_format(ColorFormat.BGR).set_spatial_dynamic_shape()
-    # OMZ models take BGR, so no colour conversion is needed; resize and layout change happen in the graph.
-    ppp.input().preprocess().convert_element_type(ov.Type.f32).resize(RESIZE[resize])
+    tensor = ppp.input().tensor().set_element_type(ov.Type.u8).set_layout(ov.Layout("NHWC")) \
+        .set_color_format(ColorFormat.BGR)
+    # OMZ models take BGR, so no colour conversion is needed; the layout change happens in the graph.
+    steps = ppp.input().preprocess().convert_element_type(ov.Type.f32)
+    if graph_resize:
+        tensor.set_spatial_dynamic_shape()
+        steps.resize(RESIZE[resize])
     ppp.input().model().set_layout(ov.Layout("NCHW"))
     return ppp.build(), (h, w)
 
 
 def load(files: ModelFiles, device: str = "CPU", cache_dir: str | os.PathLike[str] | None = None,
          check: Callable[[list[tuple[int, ...]]], None] | None = None, hint: str = "THROUGHPUT",
-         resize: str = "linear") -> LoadedModel:
+         resize: str = "linear", graph_resize: bool = True) -> LoadedModel:
     core = ov.Core()
     devices = core.available_devices
     base = device.split(":")[0].split(".")[0]
@@ -102,7 +123,7 @@ def load(files: ModelFiles, device: str = "CPU", cache_dir: str | os.PathLike[st
     shapes = [tuple(o.get_partial_shape().get_min_shape()) for o in model.outputs]
     if check is not None:
         check(shapes)
-    model, input_hw = add_preprocessing(model, resize)
+    model, input_hw = add_preprocessing(model, resize, graph_resize)
     try:
         compiled = core.compile_model(model, device, {"PERFORMANCE_HINT": hint})
     except RuntimeError as err:
@@ -111,87 +132,71 @@ def load(files: ModelFiles, device: str = "CPU", cache_dir: str | os.PathLike[st
         requests = int(compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS"))
     except RuntimeError:
         requests = 2
-    return LoadedModel(files, device, compiled, input_hw, shapes, max(1, requests))
+    return LoadedModel(files, device, compiled, input_hw, shapes, max(1, requests), resize, graph_resize)
 
 
-class OrderedAsyncRunner:
-    """Runs items through an AsyncInferQueue and yields results in submission order.
+class SharedInference:
+    """One compiled model's AsyncInferQueue, shared by every camera of the worker.
 
-    `items` yields (tag, image or None); tags with image None (e.g. a source status) skip inference
-    but keep their place in the order. Yields (tag, outputs, infer_ms) with outputs None for skipped items.
+    `submit()` starts a request for a tagged input and returns at once (the caller keeps at most
+    `capacity` in flight, so it never waits for an idle request); `take_done()` hands back finished
+    results in the order they finished. Ordering per camera and fairness between cameras are the
+    caller's (the worker's loop), which knows the cameras. `wake` is set when a result is ready.
     """
 
-    def __init__(self, loaded: LoadedModel, jobs: int | None = None) -> None:
+    def __init__(self, loaded: LoadedModel, jobs: int | None = None, wake: threading.Event | None = None) -> None:
         self.loaded = loaded
         # One request more than the device runs at once: a finished stream finds the next frame
         # already queued instead of idling while Python collects the result and submits another
         # (bench/inference_throughput.py: ~3 % more throughput on 2 CPU streams).
-        self.jobs = jobs or loaded.requests + 1
-        self._queue = ov.AsyncInferQueue(loaded.compiled, self.jobs)
-        self._done: dict[int, tuple[list[np.ndarray], float]] = {}
-        self._cond = threading.Condition()
-        self._error: BaseException | None = None
+        self.capacity = jobs or loaded.requests + 1
+        self.wake = wake or threading.Event()
+        self._queue = ov.AsyncInferQueue(loaded.compiled, self.capacity)
         self._queue.set_callback(self._on_done)
+        self._lock = threading.Lock()
+        self._done: list[tuple[object, list[np.ndarray], float]] = []
+        self._inputs: dict[int, np.ndarray] = {}  # kept referenced until its request is done (share_inputs)
+        self._tags: dict[int, object] = {}
+        self._seq = 0
+        self._error: BaseException | None = None
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._tags)
+
+    @property
+    def free(self) -> int:
+        return self.capacity - len(self._tags)
+
+    def submit(self, tag: object, tensor: np.ndarray) -> None:
+        seq, self._seq = self._seq, self._seq + 1
+        self._tags[seq] = tag
+        self._inputs[seq] = tensor
+        # share_inputs: the request reads the prepared frame where it lies instead of copying it.
+        self._queue.start_async({0: tensor}, seq, share_inputs=True)
+
+    def take_done(self) -> list[tuple[object, list[np.ndarray], float]]:
+        """Finished (tag, outputs, infer_ms), oldest first; raises if an inference failed."""
+        with self._lock:
+            if self._error is not None:
+                raise EdgewatchError(f"inference failed: {self._error}")
+            done, self._done = self._done, []
+        return done
+
+    def wait_all(self) -> None:
+        self._queue.wait_all()
 
     def _on_done(self, request: ov.InferRequest, seq: int) -> None:
         try:
             # Copy: the request's buffers are reused by the next inference.
             outputs = [request.get_output_tensor(i).data.copy() for i in range(len(request.model_outputs))]
-            result = (outputs, float(request.latency))
+            ms = float(request.latency)
         except BaseException as err:  # surfaced in the consuming thread
-            with self._cond:
+            with self._lock:
                 self._error = err
-                self._cond.notify_all()
+            self.wake.set()
             return
-        with self._cond:
-            self._done[seq] = result
-            self._cond.notify_all()
-
-    def run(self, items: Iterable[tuple[object, np.ndarray | None]]) -> Iterator[tuple[object, list[np.ndarray] | None, float]]:
-        self._tags: dict[int, object] = {}
-        self._inputs: dict[int, np.ndarray] = {}
-        self._skipped: set[int] = set()
-        self._next = 0
-        seq = 0
-        for tag, image in items:
-            # Bound what is in flight or waiting for its turn: start_async itself waits for an idle request.
-            while len(self._tags) > self.jobs:
-                yield from self._ready(block=True)
-            self._tags[seq] = tag
-            seq += 1
-            if image is None:
-                # A status (e.g. camera lost) may come before a long silence: deliver it, and the frames
-                # before it, now rather than when the next frame arrives.
-                self._skipped.add(seq - 1)
-                while self._tags:
-                    yield from self._ready(block=True)
-                continue
-            # share_inputs: the request reads the decoded frame where it lies instead of copying it;
-            # the frame is kept referenced until its result is taken.
-            batch = np.ascontiguousarray(image[np.newaxis])
-            self._inputs[seq - 1] = batch
-            self._queue.start_async({0: batch}, seq - 1, share_inputs=True)
-            yield from self._ready(block=False)
-        while self._tags:
-            yield from self._ready(block=True)
-
-    def _ready(self, block: bool) -> Iterator[tuple[object, list[np.ndarray] | None, float]]:
-        """Yield results that are ready, in order; with block, wait for the next one first."""
-        while self._next in self._tags:
-            seq = self._next
-            if seq in self._skipped:
-                self._skipped.discard(seq)
-                outputs, ms = None, 0.0
-            else:
-                with self._cond:
-                    while seq not in self._done and self._error is None:
-                        if not block:
-                            return
-                        self._cond.wait(timeout=1.0)
-                    if self._error is not None:
-                        raise EdgewatchError(f"inference failed: {self._error}")
-                    outputs, ms = self._done.pop(seq)
-                self._inputs.pop(seq, None)
-            self._next += 1
-            block = False
-            yield self._tags.pop(seq), outputs, ms
+        with self._lock:
+            self._done.append((self._tags.pop(seq), outputs, ms))
+            self._inputs.pop(seq, None)
+        self.wake.set()

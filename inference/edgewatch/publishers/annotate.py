@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from ..config import Config
+from ..config import CameraConfig
 from ..types import FrameFacts
 
 _FONT = cv2.FONT_HERSHEY_SIMPLEX
@@ -27,7 +27,7 @@ def _label(img: np.ndarray, text: str, org: tuple[int, int], colour=(255, 255, 2
 
 
 class Annotator:
-    def __init__(self, cfg: Config, model_label: str) -> None:
+    def __init__(self, cfg: CameraConfig, model_label: str) -> None:
         self.cfg = cfg
         self.model_label = model_label
 

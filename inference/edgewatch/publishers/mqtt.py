@@ -31,6 +31,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 
 from ..config import MqttConfig, TlsConfig
 from ..errors import EdgewatchError
+from ..ids import CAMERA_ID_RULE, is_camera_id
 from ..types import Event, FrameFacts
 from .outbox import Outbox, OutboxRow, default_path
 from .payloads import (
@@ -51,7 +52,6 @@ RECONNECT_MIN_S = 1
 RECONNECT_MAX_S = 8  # a restarted broker is found again within seconds, not minutes
 MAX_HANDED_OVER = 1000  # events held in paho's memory at once; more wait on disk
 
-_CAMERA = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 # RFC 1123 labels; "_" allowed because compose service names use it.
 _HOSTNAME = re.compile(r"^(?=.{1,253}\.?$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$")
 
@@ -185,8 +185,8 @@ class MqttPublisher:
     """One camera's publisher. Call start() once, publish_* from the worker loop, close() at the end."""
 
     def __init__(self, cfg: MqttConfig, camera: str, source: str) -> None:
-        if not _CAMERA.match(camera):
-            raise EdgewatchError(f"camera: {camera!r} is not usable in an MQTT topic (letters, digits, _ and - only)")
+        if not is_camera_id(camera):
+            raise EdgewatchError(f"camera: {camera!r} is not usable in an MQTT topic ({CAMERA_ID_RULE})")
         self._host = check_host(cfg.host)
         self._port = _check_port(cfg.port)
         prefix = _check_prefix(cfg.topic_prefix)
@@ -228,6 +228,7 @@ class MqttPublisher:
         self._complained: str | None = None  # last connection problem logged, to log each once
         self._started = False
         self._report: DrainReport | None = None
+        self._input: tuple[str, str] | None = None  # the camera's input state, in the online status
 
         self._state = _Throttle(self._state_interval, self._retained_sender("state"))
         self._segmentation = _Throttle(self._state_interval, self._retained_sender("segmentation"))
@@ -262,6 +263,12 @@ class MqttPublisher:
 
     def publish_perf(self, perf: dict[str, Any]) -> None:
         self._perf.offer(perf_payload(self.camera, perf))
+
+    def set_input(self, state: str, detail: str) -> None:
+        """The camera's input changed (lost, back, waiting): say so in the retained status at once."""
+        self._input = (state, detail)
+        if self._connected:
+            self._publish_online(self._client)
 
     def publish_events(self, events: list[Event]) -> None:
         if not events:
@@ -393,11 +400,14 @@ class MqttPublisher:
         self._complained = None
         log.info("MQTT: connected to %s:%d%s", self._host, self._port, " again" if self._ever_connected else "")
         self._ever_connected = True
-        online = encode(status_payload(self.camera, self._source, online=True))
-        info = client.publish(self.topics["status"], online, qos=1, retain=True)
-        self._count(self.topics["status"], info, len(online))
+        self._publish_online(client)
         for throttle in (self._state, self._segmentation, self._perf):
             throttle.resend_last()
+
+    def _publish_online(self, client: paho.Client) -> None:
+        online = encode(status_payload(self.camera, self._source, online=True, input_state=self._input))
+        info = client.publish(self.topics["status"], online, qos=1, retain=True)
+        self._count(self.topics["status"], info, len(online))
 
     def _on_connect_fail(self, client: paho.Client, userdata: Any) -> None:
         self._complain(f"MQTT broker {self._host}:{self._port} unreachable; retrying, events are kept in {self._outbox.path}")

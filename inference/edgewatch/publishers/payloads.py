@@ -32,8 +32,10 @@ def redact_source(source: str) -> str:
     return source
 
 
-def status_payload(camera: str, source: str, online: bool, *, reason: str | None = None, now: float | None = None) -> dict[str, Any]:
-    """`reason` is for offline only: "closed" (clean end) or "lost" (the last will)."""
+def status_payload(camera: str, source: str, online: bool, *, reason: str | None = None,
+                   input_state: tuple[str, str] | None = None, now: float | None = None) -> dict[str, Any]:
+    """`reason` is for offline only: "closed" (clean end) or "lost" (the last will); `input_state`
+    (state, detail) for online only: is the camera's input delivering ("ok", "lost", "waiting")."""
     out: dict[str, Any] = {
         "state": "online" if online else "offline",
         "ts": round(time.time() if now is None else now, 3),
@@ -42,6 +44,8 @@ def status_payload(camera: str, source: str, online: bool, *, reason: str | None
     }
     if not online:
         out["reason"] = reason or "closed"
+    elif input_state is not None:
+        out["input"] = {"state": input_state[0], "detail": input_state[1][:300]}
     return out
 
 

@@ -11,7 +11,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import cv2
@@ -56,12 +56,22 @@ def _read_image(path: str) -> np.ndarray:
     return image
 
 
-class FrameSource:
-    """Iterate to get `Frame`s and `SourceStatus`es in order; `close()` releases everything."""
+Prepare = Callable[[np.ndarray], np.ndarray]
 
-    def __init__(self, spec: InputSpec, cfg: SourceConfig) -> None:
+
+class FrameSource:
+    """Iterate (or `poll()`) to get `Frame`s and `SourceStatus`es in order; `close()` releases everything.
+
+    `prepare` makes the model's input from each decoded picture in the reader thread; `wake` is set
+    whenever an item is queued, so one consumer can wait on many sources at once."""
+
+    def __init__(self, spec: InputSpec, cfg: SourceConfig, prepare: Prepare | None = None,
+                 wake: threading.Event | None = None) -> None:
         self.spec = spec
         self.cfg = cfg
+        self.prepare = prepare
+        self.wake = wake
+        self.finished = False  # the end (or a failure) has been handed to the consumer
         self._cap: cv2.VideoCapture | None = None
         self._first: np.ndarray | None = None
         self._stop = threading.Event()
@@ -97,28 +107,46 @@ class FrameSource:
         return SourceInfo(spec.kind, redact(spec.uri), w, h, float(fps), count if count and count > 0 else None)
 
     # -- reading -----------------------------------------------------------------------------
-    def __iter__(self) -> Iterator[Frame | SourceStatus]:
+    def start(self) -> None:
         if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="decode", daemon=True)
+            self._thread = threading.Thread(target=self._run, name=f"decode-{self.spec.kind}", daemon=True)
             self._thread.start()
-        while True:
-            try:
-                item = self._queue.get(timeout=0.5)
-            except queue.Empty:
-                if self._stop.is_set():
-                    return
-                continue
-            if item is _END:
+
+    def __iter__(self) -> Iterator[Frame | SourceStatus]:
+        self.start()
+        while not self.finished:
+            item = self.poll(timeout=0.5)
+            if item is not None:
+                yield item
+            elif self._stop.is_set():
                 return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
+
+    def poll(self, timeout: float = 0.0) -> Frame | SourceStatus | None:
+        """The next item, or None if none is ready (or the source has finished); raises the reader's failure."""
+        if self.finished:
+            return None
+        try:
+            item = self._queue.get(timeout=timeout) if timeout > 0 else self._queue.get_nowait()
+        except queue.Empty:
+            return None
+        if item is _END:
+            self.finished = True
+            return None
+        if isinstance(item, BaseException):
+            self.finished = True
+            raise item
+        return item
+
+    def _frame(self, index: int, video_s: float, image: np.ndarray) -> Frame:
+        return Frame(index, video_s, time.time(), image, self.prepare(image) if self.prepare is not None else None)
 
     def _put(self, item: object, droppable: bool) -> bool:
         """Queue an item; False when the source is stopping."""
         while not self._stop.is_set():
             try:
                 self._queue.put(item, timeout=0.2)
+                if self.wake is not None:
+                    self.wake.set()
                 return True
             except queue.Full:
                 if droppable:
@@ -153,6 +181,8 @@ class FrameSource:
             except queue.Empty:
                 pass
             self._queue.put_nowait(_END)
+        if self.wake is not None:
+            self.wake.set()
 
     def _run_images(self) -> None:
         while True:
@@ -165,7 +195,7 @@ class FrameSource:
                     except EdgewatchError as err:
                         log.warning("%s: skipped", err)
                         continue
-                if not self._put(Frame(i, float(i), time.time(), image), droppable=False):
+                if not self._put(self._frame(i, float(i), image), droppable=False):
                     return
             if not (self.cfg.loop and self.spec.kind == "folder"):
                 return
@@ -197,7 +227,7 @@ class FrameSource:
                 delay = start + video_s - time.monotonic()
                 if delay > 0:
                     time.sleep(delay)
-            if not self._put(Frame(index, video_s, time.time(), frame), droppable=pace):
+            if not self._put(self._frame(index, video_s, frame), droppable=pace):
                 return
             index += 1
             frame = None
@@ -220,7 +250,7 @@ class FrameSource:
                     self._put(SourceStatus("restored", f"reopened after {time.monotonic() - lost_since:.1f} s",
                                            time.monotonic() - start), droppable=False)
                     lost_since, delay = None, cfg.initial_s
-                self._put(Frame(index, time.monotonic() - start, time.time(), frame), droppable=True)
+                self._put(self._frame(index, time.monotonic() - start, frame), droppable=True)
                 index += 1
                 frame = None
                 continue
@@ -262,6 +292,6 @@ class FrameSource:
             self._cap = None
 
 
-def open_source(cfg: SourceConfig) -> FrameSource:
+def open_source(cfg: SourceConfig, prepare: Prepare | None = None, wake: threading.Event | None = None) -> FrameSource:
     """Locate and open the input; raises EdgewatchError with a one-line cause."""
-    return FrameSource(locate(cfg.input), cfg)
+    return FrameSource(locate(cfg.input), cfg, prepare, wake)

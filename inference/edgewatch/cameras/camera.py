@@ -1,0 +1,197 @@
+"""One camera in the worker: its source, its detection gate, its analytics and day, its outputs.
+
+The worker's loop asks each camera in turn for its next frame (`take`), runs the frames the gate lets
+through on the shared model, hands the results back (`done`), and the camera publishes its frames in
+its own order (`deliver`). Nothing here is shared with another camera but the model.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..analytics import Analytics
+from ..config import CameraConfig, Config
+from ..errors import EdgewatchError
+from ..perf import PerfMeter
+from ..publishers.outputs import EventLog, Output
+from ..sources import FrameSource
+from ..types import Event, Frame, FrameFacts, ModelOutput, SourceStatus
+from .day import DayBook
+from .gate import Decision, DetectGate
+from .models import SharedModels
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Pending:
+    """A frame or status in the camera's order; `done` once its inference (if any) came back."""
+
+    item: Frame | SourceStatus
+    decision: Decision | None = None
+    outputs: list[np.ndarray] | None = None
+    infer_ms: float = 0.0
+    done: bool = False
+
+
+class Camera:
+    def __init__(self, camera: str, cfg: Config, source: FrameSource, models: SharedModels,
+                 outputs: list[Output], event_log: EventLog, day: DayBook, analytics: Analytics) -> None:
+        self.id = camera
+        self.event_log = event_log
+        self.cfg: CameraConfig = cfg.cameras[camera]
+        self.site = cfg
+        self.source = source
+        self.models = models
+        self.outputs = outputs
+        self.analytics = analytics
+        self.day = day
+        self.gate = DetectGate(self.cfg.detect)
+        self.perf = PerfMeter()
+        self.pending: deque[_Pending] = deque()
+        self.failure: EdgewatchError | None = None
+        self.last_video_s = 0.0
+        self.class_shares: dict[str, float] = {}  # running sum of segmentation shares, for the summary
+        self.seg_frames = 0
+        self._perf_every = cfg.mqtt.perf_interval_s if cfg.mqtt.host else 2.0
+        self._last_perf = time.monotonic()
+        self.emit(day.take_pending())
+        if day.path:  # that day's end is handed over now: save today so a restart does not repeat it
+            day.save()
+
+    @property
+    def finished(self) -> bool:
+        return (self.source.finished or self.failure is not None) and not self.pending
+
+    # -- the loop's side -------------------------------------------------------------------------
+    def take(self, submit) -> bool:
+        """Queue the source's next item, if one is ready; frames the gate passes go to `submit`."""
+        if self.failure is not None:
+            return False
+        try:
+            item = self.source.poll()
+        except EdgewatchError as err:
+            self.failure = err
+            self.emit([Event("source_failed", self.last_video_s, {"detail": str(err)})])
+            for out in self.outputs:
+                out.input_state("lost", str(err))
+            return False
+        if item is None:
+            return False
+        entry = _Pending(item)
+        self.pending.append(entry)
+        if isinstance(item, SourceStatus):
+            entry.done = True
+        else:
+            entry.decision = self.gate.decide(item)
+            if entry.decision is Decision.DETECT:
+                submit(entry, item.tensor)
+            else:
+                entry.done = True
+        return True
+
+    @staticmethod
+    def done(entry: _Pending, outputs: list[np.ndarray], infer_ms: float) -> None:
+        entry.outputs, entry.infer_ms, entry.done = outputs, infer_ms, True
+
+    def deliver(self) -> int:
+        """Publish every frame at the head of the camera's order whose result is in; returns how many."""
+        n = 0
+        while self.pending and self.pending[0].done:
+            entry = self.pending.popleft()
+            if isinstance(entry.item, SourceStatus):
+                self._status(entry.item)
+            else:
+                self._frame(entry)
+            n += 1
+        return n
+
+    # -- per item --------------------------------------------------------------------------------
+    def _status(self, st: SourceStatus) -> None:
+        self.emit([Event(f"source_{st.state}", st.video_s, {"detail": st.detail}, at=st.at)])
+        for out in self.outputs:
+            out.input_state("ok" if st.state == "restored" else "lost", st.detail)
+
+    def _frame(self, entry: _Pending) -> None:
+        frame = entry.item
+        self.day.roll(frame.video_s, self.emit)
+        if entry.decision is Decision.DETECT:
+            output = self.models.adapter.postprocess(entry.outputs, frame, entry.infer_ms)
+            if self.models.reid is not None and output.detections:
+                output = dataclasses.replace(output, embeddings=self.models.reid.embed(frame, output.detections))
+            facts = self.analytics.update(output)
+        else:
+            facts = self.analytics.hold(ModelOutput(frame, 0.0, detections=[]), entry.decision is Decision.STILL)
+        seg = facts.output.segmentation
+        if seg is not None:
+            self.seg_frames += 1
+            for name, share in seg.shares.items():
+                self.class_shares[name] = self.class_shares.get(name, 0.0) + share
+        self.last_video_s = frame.video_s
+        self._publish(facts)
+
+    def _publish(self, facts: FrameFacts) -> None:
+        self.emit(facts.events)
+        for out in self.outputs:
+            out.frame(facts)
+        self.perf.frame(facts.output.infer_ms, facts.frame.captured_at)
+        now = time.monotonic()
+        if now - self._last_perf >= self._perf_every:
+            self._last_perf = now
+            self.publish_perf()
+
+    def emit(self, events: list[Event]) -> None:
+        if events:
+            for out in self.outputs:
+                out.events(events)
+
+    def publish_perf(self) -> None:
+        sent = {kind: sum(o.bytes_sent for o in self.outputs if o.kind == kind) for kind in ("mqtt", "video")}
+        self.perf.traffic(sent["mqtt"], sent["video"])
+        m = self.models.detector
+        report = {**self.perf.report(), "model": m.name, "precision": m.files.precision or "", "device": m.device}
+        for out in self.outputs:
+            out.perf(report)
+
+    @property
+    def wants_stop(self) -> bool:
+        return any(o.wants_stop for o in self.outputs)
+
+    # -- the end ---------------------------------------------------------------------------------
+    def finish(self) -> list[str]:
+        """Close the camera; whatever was gathered is kept and reported, even after an error."""
+        messages: list[str] = []
+        self.source.close()
+        self.emit(self.day.take_pending())  # the saved day's end, if the run stopped before it got there
+        self.emit(self.analytics.finish(self.last_video_s))
+        if self.source.ended_early:
+            messages.append(f"warning: {self.source.ended_early}: {self.source.info.uri}")
+        self.publish_perf()
+        for out in self.outputs:
+            messages += out.close()
+        return [m if len(self.site.cameras) == 1 else f"camera {self.id}: {m}" for m in messages]
+
+    def summary(self) -> dict[str, Any]:
+        info = self.source.info
+        overall = self.perf.overall()
+        return {
+            "camera": self.id,
+            "input": info.uri,
+            "model": self.models.detector.name,
+            "device": self.models.detector.device,
+            "frames": self.perf.frames,
+            "video_s": round(self.last_video_s, 2),
+            **{k: overall[k] for k in ("fps", "infer_ms_p50", "infer_ms_p95", "latency_ms_p50", "latency_ms_p95",
+                                       "skipped_share")},
+            **self.analytics.summary(),
+            **({"segmentation": {k: round(v / self.seg_frames, 4) for k, v in self.class_shares.items()}}
+               if self.seg_frames else {}),
+            "events": [e.to_json(self.id) for e in self.event_log.kept],
+        }

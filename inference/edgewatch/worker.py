@@ -1,0 +1,210 @@
+"""The worker: every camera's frames through one shared model, fairly, each camera published in its own order.
+
+One Python thread runs the loop; each camera decodes (and pre-processes) in its own thread, and
+OpenVINO runs the requests on its own threads. Per turn of the loop every camera may queue one frame
+while requests are free, starting from a different camera each turn, so a camera with more frames
+than its share cannot starve the others; a live camera that falls behind drops its own oldest frames
+(sources/capture.py).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import statefile
+from .cameras.build import Opened, build_camera, open_sources
+from .cameras.camera import Camera
+from .cameras.models import SharedModels, load_models
+from .config import Config
+from .errors import EdgewatchError
+from .models.runtime import SharedInference
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RunResult:
+    summary: dict[str, Any]
+    exit_code: int = 0
+    messages: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Stages:
+    """Everything opened and checked before the first frame is processed."""
+
+    models: SharedModels
+    sources: dict[str, Opened]
+
+
+def prepare(cfg: Config, strict: bool = False) -> Stages:
+    """Open every input and the model; bad input fails here, before any camera starts."""
+    sources = open_sources(cfg, strict)
+    try:
+        single = next(iter(sources.values())) if len(sources) == 1 else None
+        paced = single is not None and single.source is not None and (single.source.info.live or single.cfg.source.realtime)
+        models = load_models(cfg, paced_single=paced)
+    except BaseException:
+        for opened in sources.values():
+            opened.close()
+        raise
+    return Stages(models, sources)
+
+
+class _Heartbeat:
+    """Touches a file while frames flow, for the container health check (`edgewatch healthcheck`)."""
+
+    def __init__(self, path: str | None) -> None:
+        self.path = Path(path) if path else None
+        self._last = 0.0
+
+    def beat(self) -> None:
+        now = time.monotonic()
+        if self.path is not None and now - self._last > 2.0:
+            self._last = now
+            try:
+                self.path.touch()
+            except OSError:
+                pass
+
+
+class Worker:
+    def __init__(self, cfg: Config, stages: Stages, progress: bool = False,
+                 today: Callable[[], str] = statefile.today) -> None:
+        self.cfg = cfg
+        self.stages = stages
+        self.wake = threading.Event()
+        self.stop = threading.Event()
+        self.inference = SharedInference(stages.models.detector, wake=self.wake)
+        self.today = today
+        self.progress = progress
+        self.cameras: dict[str, Camera] = {}
+        for cam_id, opened in stages.sources.items():
+            if opened.source is not None:
+                self.cameras[cam_id] = build_camera(cam_id, cfg, opened, stages.models, self.wake, progress, today)
+            else:
+                opened.retry(self.wake)
+        if not cfg.mqtt.host:
+            print("edgewatch: no MQTT broker configured (--mqtt-host); results are not published", file=sys.stderr)
+        self.heartbeat = _Heartbeat(os.environ.get("EDGEWATCH_HEARTBEAT"))
+        self.started = time.monotonic()
+        self._turn = 0
+
+    def request_stop(self) -> None:
+        """Safe from a signal handler: only sets flags that the loop and the readers check."""
+        self.stop.set()
+        for opened in self.stages.sources.values():
+            opened.request_stop()
+        self.wake.set()
+
+    # -- the loop ----------------------------------------------------------------------------
+    def run(self) -> None:
+        for cam in self.cameras.values():
+            cam.source.start()
+        while not self.stop.is_set():
+            self.wake.clear()
+            self._start_waiting()
+            if self.cameras and all(c.finished for c in self.cameras.values()) and not self._waiting():
+                break
+            moved = self._feed() + self._collect() + self._deliver()
+            if any(c.wants_stop for c in self.cameras.values()):
+                self.stop.set()
+            if not moved:
+                self.wake.wait(0.05)
+        self.inference.wait_all()
+        self._collect()
+        self._deliver()
+        failed = [c for c in self.cameras.values() if c.failure is not None]
+        if failed and len(self.cfg.cameras) == 1:
+            raise failed[0].failure
+
+    def _feed(self) -> int:
+        """Queue frames while requests are free: one per camera per pass, starting from a different camera."""
+        cams = [c for c in self.cameras.values() if not c.finished]
+        if not cams:
+            return 0
+        self._turn = (self._turn + 1) % len(cams)
+        order = cams[self._turn:] + cams[:self._turn]
+        taken = 0
+        progress = True
+        while progress and self.inference.free > 0:
+            progress = False
+            for cam in order:
+                if self.inference.free <= 0:
+                    break
+                if cam.take(self.inference.submit):
+                    progress = True
+                    taken += 1
+        return taken
+
+    def _collect(self) -> int:
+        done = self.inference.take_done()
+        for entry, outputs, ms in done:
+            Camera.done(entry, outputs, ms)
+        return len(done)
+
+    def _deliver(self) -> int:
+        n = sum(cam.deliver() for cam in self.cameras.values())
+        if n:
+            self.heartbeat.beat()
+        return n
+
+    def _waiting(self) -> bool:
+        return any(o.source is None for o in self.stages.sources.values())
+
+    def _start_waiting(self) -> None:
+        """A camera whose input could not be opened at start joins once its opener got it."""
+        for cam_id, opened in self.stages.sources.items():
+            if cam_id in self.cameras or opened.source is None:
+                continue
+            try:
+                cam = build_camera(cam_id, self.cfg, opened, self.stages.models, self.wake, self.progress, self.today)
+            except EdgewatchError as err:
+                print(f"edgewatch: camera {cam_id}: {err}", file=sys.stderr)
+                opened.fail(str(err))
+                continue
+            cam.source.start()
+            self.cameras[cam_id] = cam
+
+    # -- the end -----------------------------------------------------------------------------
+    def finish(self) -> RunResult:
+        """Close every camera; whatever was gathered is kept and reported, even after an error."""
+        messages: list[str] = []
+        for opened in self.stages.sources.values():
+            opened.close()
+        for cam in self.cameras.values():
+            messages += cam.finish()
+        summary = self.summary()
+        if self.cfg.summary:
+            write_summary(self.cfg.summary, summary)
+        return RunResult(summary, 0, messages)
+
+    def summary(self) -> dict[str, Any]:
+        per_camera = {cam_id: cam.summary() for cam_id, cam in self.cameras.items()}
+        if len(self.cfg.cameras) == 1 and per_camera:
+            return next(iter(per_camera.values()))
+        frames = sum(s["frames"] for s in per_camera.values())
+        wall = time.monotonic() - self.started
+        return {"cameras": per_camera, "frames": frames, "fps": round(frames / wall, 2) if wall > 0 else 0.0,
+                "waiting": sorted(set(self.cfg.cameras) - set(per_camera))}
+
+
+def write_summary(path: str, summary: dict[str, Any]) -> None:
+    if path == "-":  # for `docker compose run ... --summary -`
+        print(json.dumps(summary), flush=True)
+        return
+    target = Path(path)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps(summary, indent=1), encoding="utf-8")
+    except OSError as err:
+        raise EdgewatchError(f"cannot write summary {path}: {err.strerror}") from None

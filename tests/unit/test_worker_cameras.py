@@ -1,0 +1,94 @@
+"""Many cameras in one worker on one model, with the real model and videos: each counted as if alone;
+detection at a lower rate and behind the motion gate still counts right."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+TRUTH = json.loads((REPO / "tests/fixtures/pedestrian_truth.json").read_text())
+MODEL = "person-detection-retail-0013"
+
+
+def _site(tmp: Path, cameras: dict[str, str], extra: str = "") -> Path:
+    body = "".join(f"  {cam}:\n    source: {{input: {path}}}\n" for cam, path in cameras.items())
+    cfg = tmp / "site.yaml"
+    cfg.write_text(f"model: {{name: {MODEL}}}\n{extra}cameras:\n{body}")
+    return cfg
+
+
+def _stays_match_the_truth(camera_summary: dict) -> None:
+    tracks = sorted(camera_summary["tracks"], key=lambda t: t["enter_s"])
+    assert camera_summary["total"] == len(tracks) == TRUTH["total"] == 6
+    for track, person in zip(tracks, TRUTH["people"], strict=True):
+        assert abs(track["duration_s"] - (person["exit_s"] - person["enter_s"])) <= 1.5, (track, person)
+        assert abs(track["enter_s"] - person["enter_s"]) <= 1.5, (track, person)
+
+
+@pytest.fixture(scope="module")
+def three_cameras(videos, worker_env, edgewatch_cli, tmp_path_factory):
+    out = tmp_path_factory.mktemp("three")
+    course, cars = videos / TRUTH["video"], videos / "car-detection.mp4"
+    cfg = _site(out, {"course-a": course, "cars": cars, "course-b": course})
+    proc = edgewatch_cli(["-c", str(cfg), "--summary", str(out / "s.json"), "--no-progress"], worker_env)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads((out / "s.json").read_text()), proc
+
+
+@pytest.mark.slow
+def test_three_cameras_in_one_worker_count_as_three_separate_runs(three_cameras, videos, worker_env, edgewatch_cli,
+                                                                  tmp_path):
+    summary, proc = three_cameras
+    assert list(summary["cameras"]) == ["course-a", "cars", "course-b"]
+    assert summary["frames"] == sum(c["frames"] for c in summary["cameras"].values()) == 2 * TRUTH["frames"] + 377
+    _stays_match_the_truth(summary["cameras"]["course-a"])
+    _stays_match_the_truth(summary["cameras"]["course-b"])
+    assert summary["cameras"]["cars"]["total"] == 0 and summary["cameras"]["cars"]["frames"] == 377
+    # The same camera alone: the same tracks, to the frame (each camera's order is kept, frames are not mixed).
+    alone = edgewatch_cli(["-i", str(videos / TRUTH["video"]), "-m", MODEL, "--summary", str(tmp_path / "one.json"),
+                           "--no-progress"], worker_env)
+    assert alone.returncode == 0, alone.stderr
+    single = json.loads((tmp_path / "one.json").read_text())
+    assert "cameras" not in single and single["camera"] == "cam1"  # one camera keeps the flat summary
+    for cam in ("course-a", "course-b"):
+        assert summary["cameras"][cam]["tracks"] == single["tracks"]
+    for line in ("edgewatch: course-a: 1394 frames", "edgewatch: cars: 377 frames", "edgewatch: course-b: 1394 frames"):
+        assert line in proc.stderr
+
+
+@pytest.mark.slow
+def test_each_camera_reports_its_capture_to_publish_latency(three_cameras):
+    summary, _ = three_cameras
+    for cam in summary["cameras"].values():
+        assert 0 < cam["latency_ms_p50"] <= cam["latency_ms_p95"]
+        assert cam["skipped_share"] == 0.0
+
+
+@pytest.mark.slow
+def test_detection_at_5_fps_counts_the_course_video_right(videos, worker_env, edgewatch_cli, tmp_path):
+    cfg = _site(tmp_path, {"course": videos / TRUTH["video"], "cars": videos / "car-detection.mp4"},
+                extra="detect: {fps: 5}\n")
+    proc = edgewatch_cli(["-c", str(cfg), "--summary", str(tmp_path / "s.json"), "--no-progress"], worker_env)
+    assert proc.returncode == 0, proc.stderr
+    course = json.loads((tmp_path / "s.json").read_text())["cameras"]["course"]
+    _stays_match_the_truth(course)
+    assert course["frames"] == TRUTH["frames"]  # every frame is still published, half of them held
+    assert course["skipped_share"] == pytest.approx(0.5, abs=0.01)
+
+
+@pytest.mark.slow
+def test_the_motion_gate_counts_the_course_video_right_and_skips_what_it_reports(videos, worker_env, edgewatch_cli,
+                                                                                 tmp_path):
+    cfg = tmp_path / "one.yaml"
+    cfg.write_text("detect: {motion: true, idle_s: 2}\n")
+    proc = edgewatch_cli(["-i", str(videos / TRUTH["video"]), "-m", MODEL, "-c", str(cfg), "-v",
+                          "--summary", str(tmp_path / "s.json"), "--no-progress"], worker_env)
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads((tmp_path / "s.json").read_text())
+    _stays_match_the_truth(summary)
+    # The empty room before, between and after the visitors: a real share of frames needs no detector.
+    assert 0.2 <= summary["skipped_share"] < 1.0
+    assert summary["events"] and sum(e["type"] == "person_enter" for e in summary["events"]) == 6
