@@ -16,6 +16,7 @@ class PerfMeter:
         self.frames = 0
         self.skipped = 0  # frames the detector did not run on (detect.fps, detect.motion)
         self.started = time.monotonic()
+        self.ended: float | None = None  # the camera's input ended: its figures stop here, not at the run's end
         self._all_infer: list[float] = []
         self._all_latency: list[float] = []
 
@@ -71,7 +72,7 @@ class PerfMeter:
 
     def overall(self) -> dict[str, float]:
         """Whole-run figures for the summary."""
-        elapsed = time.monotonic() - self.started
+        elapsed = (self.ended or time.monotonic()) - self.started
         a, lat = np.array(self._all_infer), np.array(self._all_latency)
 
         def pct(x: np.ndarray, q: float) -> float:

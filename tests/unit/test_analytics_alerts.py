@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from cfghelp import analytics, only  # noqa: F401
-from edgewatch.analytics import Analytics
 from edgewatch.config import validate
 from edgewatch.types import Detection, Frame, ModelOutput
 

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from cfghelp import analytics, only  # noqa: F401
-from edgewatch.analytics import Analytics
 from edgewatch.analytics.classwatch import ClassWatch
 from edgewatch.config import validate
 from edgewatch.types import Classification, Frame, ModelOutput

@@ -8,114 +8,28 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import shutil
-import signal
-import socket
 import subprocess
 import sys
 import time
 import urllib.error
-import urllib.request
-from pathlib import Path
 
 import pytest
 
 aiohttp = pytest.importorskip("aiohttp", reason="the relay needs aiohttp (pip install aiohttp)")
 
-REPO = Path(__file__).resolve().parents[2]
-SHARED = Path(os.environ.get("EDGEWATCH_SHARED", REPO.parent / "shared"))
-VIDEO = SHARED / "videos" / "Pedestrian_Detect_2_1_1.mp4"
-# GStreamer's RTSP server needs PyGObject, which comes with Debian's python3, not with pip.
-GI_PYTHON = os.environ.get("STREAM_RTSP_PYTHON", "/usr/bin/python3")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _get(url: str, timeout: float = 5) -> bytes:
-    with urllib.request.urlopen(url, timeout=timeout) as r:
-        return r.read()
-
-
-def _probe(data: bytes, tmp: Path, name: str) -> dict:
-    """Decode every frame of `data` with ffprobe; return the stream's width, height and decoded frame count."""
-    f = tmp / name
-    f.write_bytes(data)
-    out = subprocess.run(
-        ["ffprobe", "-v", "error", "-count_frames", "-select_streams", "v:0",
-         "-show_entries", "stream=codec_name,width,height,nb_read_frames", "-of", "json", str(f)],
-        capture_output=True, text=True, timeout=30,
-    )
-    assert out.returncode == 0, out.stderr
-    streams = json.loads(out.stdout)["streams"]
-    assert streams, f"{name}: no video stream"
-    return streams[0]
-
-
-class Publisher:
-    """The worker's side: real ffmpeg encoding the course video in real time and POSTing it (FLV or MPEG-TS)."""
-
-    def __init__(self, port: int, size: str, fmt: tuple[str, ...] = ("-f", "flv")) -> None:
-        self.proc = subprocess.Popen(
-            ["ffmpeg", "-hide_banner", "-loglevel", "error", "-re", "-stream_loop", "-1", "-i", str(VIDEO),
-             "-t", "40", "-an", "-vf", f"scale={size}", "-c:v", "libx264", "-preset", "veryfast",
-             "-tune", "zerolatency", "-g", "10", "-bf", "0", "-b:v", "800k", "-pix_fmt", "yuv420p",
-             "-flush_packets", "1", *fmt, f"http://127.0.0.1:{port}/ingest/cam1"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()  # as a crashing worker would: no clean end of stream
-        self.proc.wait(5)
+from stream_fixture import REPO, VIDEO, Publisher, Relay, get as _get, probe as _probe, rtsp_frames as _rtsp_frames  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def relay(tmp_path_factory):
-    if shutil.which("ffmpeg") is None:
-        pytest.fail("ffmpeg is not installed (apt-get install ffmpeg)")
     if not VIDEO.is_file():
         pytest.fail(f"course video missing: {VIDEO} (set EDGEWATCH_SHARED)")
-    hls = tmp_path_factory.mktemp("hls")
-    log = (tmp_path_factory.mktemp("log") / "relay.log").open("w+")
-    http, rtsp = _free_port(), _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "relay", "--host", "127.0.0.1", "--port", str(http), "--rtsp-port", str(rtsp),
-         "--rtsp-python", GI_PYTHON, "--rtsp-cameras", "cam1", "--hls-dir", str(hls)],
-        cwd=REPO / "stream", stdout=subprocess.DEVNULL, stderr=log,
-    )
-
-    def log_tail() -> str:
-        log.flush()
-        log.seek(0)
-        return log.read()[-3000:]
-
-    base = f"http://127.0.0.1:{http}"
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            if json.loads(_get(base + "/healthz", 1))["rtsp"]["running"]:
-                break
-        except (urllib.error.URLError, ConnectionError, OSError):
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(f"relay did not become healthy:\n{log_tail()}")
-        time.sleep(0.2)
-    pub = Publisher(http, "768:432")
-    relay_info = {"base": base, "rtsp": f"rtsp://127.0.0.1:{rtsp}/cam1", "http": http, "pub": pub, "proc": proc}
+    r = Relay(tmp_path_factory.mktemp("relay"))
+    pub = Publisher(r.http, "768:432")
+    relay_info = {"base": r.base, "rtsp": r.rtsp("cam1"), "http": r.http, "pub": pub, "proc": r.proc}
     yield relay_info
     relay_info["pub"].kill()
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        pytest.fail(f"relay did not stop on SIGTERM:\n{log_tail()}")
+    r.stop()
 
 
 def _wait_segments(base: str, n: int, newer_than: str = "", timeout: float = 15) -> list[str]:
@@ -148,16 +62,6 @@ async def _read_ws(url: str, seconds: float) -> tuple[bytes, int | None]:
                     break
                 data += msg.data
             return bytes(data), ws.close_code
-
-
-def _rtsp_frames(url: str, frames: int) -> dict:
-    out = subprocess.run(
-        ["ffprobe", "-v", "error", "-rtsp_transport", "tcp", "-count_frames", "-read_intervals", f"%+#{frames}",
-         "-select_streams", "v:0", "-show_entries", "stream=codec_name,width,height,nb_read_frames", "-of", "json", url],
-        capture_output=True, text=True, timeout=20,
-    )
-    assert out.returncode == 0, f"ffprobe {url}: {out.stderr}"
-    return json.loads(out.stdout)["streams"][0]
 
 
 def test_hls_playlist_appears_and_segments_decode(relay, tmp_path):

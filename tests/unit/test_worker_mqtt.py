@@ -10,7 +10,6 @@ from pathlib import Path
 
 import cv2
 import jsonschema
-import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 SCHEMAS = REPO / "inference/edgewatch/schemas"

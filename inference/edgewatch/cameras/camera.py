@@ -111,6 +111,8 @@ class Camera:
             else:
                 self._frame(entry)
             n += 1
+        if self.source.finished and not self.pending and self.perf.ended is None:
+            self.perf.ended = time.monotonic()
         return n
 
     # -- per item --------------------------------------------------------------------------------
@@ -187,7 +189,9 @@ class Camera:
             "model": self.models.detector.name,
             "device": self.models.detector.device,
             "frames": self.perf.frames,
+            "dropped": self.source.dropped,  # decoded but dropped to stay live (the camera ran ahead)
             "video_s": round(self.last_video_s, 2),
+            "wall_s": overall["wall_s"],
             **{k: overall[k] for k in ("fps", "infer_ms_p50", "infer_ms_p95", "latency_ms_p50", "latency_ms_p95",
                                        "skipped_share")},
             **self.analytics.summary(),

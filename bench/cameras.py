@@ -1,0 +1,213 @@
+#!/usr/bin/env python3
+"""How many cameras one box holds: one worker with N cameras against N separate one-camera workers.
+
+Method: every camera is a copy of the course video paced at 10 fps and looped, as a camera would
+deliver it; video output off, MQTT to a private Mosquitto. A run lasts --seconds after the worker
+started its cameras, then SIGTERM; each camera's --summary gives the frames it published, its wall
+time and its capture-to-publish latency. A setup *holds* N cameras when every camera kept at least
+95 % of its frames (published / (10 fps x its wall time)) and its p95 latency stayed under 1 s.
+Cameras are added one at a time until a setup no longer holds. Printed beside each other, in one run:
+  - one worker (this project's design), 768x432 and a 1080p copy made here with ffmpeg;
+  - (a) N separate single-camera processes, measured the same way;
+  - (b) the limit: benchmark_app's fps on the bare model / 10;
+  - one worker with detect.fps 5 and the motion gate;
+  - the worker's memory (RSS) with 8 cameras against 1.
+Targets (exit 1 when one is missed): worker >= 0.9 x limit cameras at 768x432 with p95 < 500 ms;
+with detect.fps 5 and motion >= 2.5 x limit; memory(8) <= 2 x memory(1).
+
+    python bench/cameras.py [--seconds 30] [--only worker,separate,1080p,gated,memory]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from benchlib import COURSE, SHARED, benchmark_app_fps, start_broker
+
+MODEL = "person-detection-retail-0013"
+FPS = 10.0
+
+
+@dataclass
+class Trial:
+    cameras: int
+    kept: float  # worst camera's share of frames published
+    p95_ms: float  # worst camera's p95 capture-to-publish latency
+    rss_mib: float
+
+    @property
+    def holds(self) -> bool:
+        return self.kept >= 0.95 and self.p95_ms < 1000
+
+    def __str__(self) -> str:
+        return (f"{self.cameras:3d} cameras: worst kept {self.kept:6.1%}, worst p95 {self.p95_ms:7.0f} ms, "
+                f"RSS {self.rss_mib:6.0f} MiB  {'holds' if self.holds else 'does not hold'}")
+
+
+def _env(tmp: Path) -> dict[str, str]:
+    return {**os.environ, "EDGEWATCH_MODELS": str(SHARED / "models"), "XDG_CACHE_HOME": str(tmp / "cache"),
+            "PYTHONUNBUFFERED": "1"}
+
+
+def _site(tmp: Path, video: Path, n: int, port: int, extra: str) -> Path:
+    cams = "".join(f"  cam{i}:\n    source: {{input: {video}}}\n" for i in range(n))
+    cfg = tmp / f"site-{n}.yaml"
+    cfg.write_text(f"model: {{name: {MODEL}}}\nmax_cameras: 256\n"
+                   f"mqtt: {{host: 127.0.0.1, port: {port}, outbox: '{tmp}/outbox-{{camera}}.sqlite', drain_timeout_s: 2}}\n"
+                   f"source: {{realtime: true, loop: true}}\n{extra}cameras:\n{cams}")
+    return cfg
+
+
+def _rss_mib(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def _run(cmds: list[list[str]], env: dict[str, str], seconds: float) -> float:
+    """Starts the processes, lets them run about `seconds` after start-up, stops them with SIGTERM
+    (each writes its summary); returns their total RSS just before the stop."""
+    procs = [subprocess.Popen(c, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) for c in cmds]
+    try:
+        time.sleep(seconds + 8)  # model load / cache read before the first frame (a few seconds)
+        rss = sum(_rss_mib(p.pid) for p in procs)
+        for p in procs:
+            p.send_signal(signal.SIGTERM)
+        for p in procs:
+            _, err = p.communicate(timeout=60)
+            if p.returncode != 0:
+                raise SystemExit(f"cameras: edgewatch failed ({p.returncode}): {err.strip()[-500:]}")
+    finally:
+        for p in procs:
+            p.kill()
+    return rss
+
+
+def _judge(summaries: list[dict], n: int, rss: float) -> Trial:
+    cams = [c for s in summaries for c in (s["cameras"].values() if "cameras" in s else [s])]
+    assert len(cams) == n, (len(cams), n)
+    kept = min(c["frames"] / max(1.0, c["wall_s"] * FPS) for c in cams)
+    return Trial(n, min(1.0, kept), max(c["latency_ms_p95"] for c in cams), rss)
+
+
+def worker_trial(tmp: Path, video: Path, n: int, port: int, seconds: float, extra: str = "") -> Trial:
+    cfg = _site(tmp, video, n, port, extra)
+    summary = tmp / f"worker-{n}.json"
+    rss = _run([[sys.executable, "-m", "edgewatch", "-c", str(cfg), "--summary", str(summary), "--no-progress"]],
+               _env(tmp), seconds)
+    return _judge([json.loads(summary.read_text())], n, rss)
+
+
+def separate_trial(tmp: Path, video: Path, n: int, port: int, seconds: float) -> Trial:
+    cmds, paths = [], []
+    for i in range(n):
+        paths.append(tmp / f"sep-{n}-{i}.json")
+        cmds.append([sys.executable, "-m", "edgewatch", "-i", str(video), "-m", MODEL, "--realtime", "--loop",
+                     "--camera", f"sep{i}", "--mqtt-host", "127.0.0.1", "--mqtt-port", str(port),
+                     "--summary", str(paths[-1]), "--no-progress"])
+    rss = _run(cmds, {**_env(tmp), "EDGEWATCH_STATE_FILE": ""}, seconds)
+    return _judge([json.loads(p.read_text()) for p in paths], n, rss)
+
+
+def most_held(name: str, trial, start: int, step: int = 1) -> tuple[int, list[Trial]]:
+    """Adds `step` cameras while the setup holds; goes down from `start` when it does not hold there."""
+    trials: list[Trial] = []
+
+    def run(n: int) -> bool:
+        trials.append(trial(n))
+        print(f"  {name}: {trials[-1]}", flush=True)
+        return trials[-1].holds
+
+    n = start
+    if run(n):
+        while run(n + step):
+            n += step
+    else:
+        while n > 1 and not run(max(1, n - step)):
+            n = max(1, n - step)
+    held = max((t.cameras for t in trials if t.holds), default=0)
+    return held, trials
+
+
+def hd_copy(tmp: Path) -> Path:
+    out = tmp / "course-1080p.mp4"
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-i", str(COURSE), "-vf", "scale=1920:1080", "-c:v", "libx264",
+                    "-preset", "veryfast", "-crf", "23", "-g", "10", str(out)], check=True)
+    return out
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--seconds", type=float, default=30.0, help="measured run per trial, after start-up")
+    p.add_argument("--only", default="worker,separate,1080p,gated,memory", help="which parts to run")
+    a = p.parse_args()
+    parts = set(a.only.split(","))
+    xml = SHARED / "models" / MODEL / "FP16" / f"{MODEL}.xml"
+    results: dict[str, int] = {}
+    ok = True
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        broker, port = start_broker(tmp)
+        try:
+            bare = benchmark_app_fps(xml, seconds=10)
+            limit = bare / FPS
+            print(f"(b) limit: benchmark_app on the bare model {bare:.1f} fps = {limit:.1f} cameras at {FPS:g} fps", flush=True)
+            subprocess.run([sys.executable, "-m", "edgewatch", "-i", str(COURSE), "-m", MODEL, "--no-progress"],
+                           env=_env(tmp), capture_output=True)  # fill the compiled-model cache
+            start = max(1, int(limit) - 2)
+            if "worker" in parts:
+                results["worker"], trials = most_held("one worker 768x432", lambda n: worker_trial(
+                    tmp, COURSE, n, port, a.seconds), start)
+                at = next((t for t in trials if t.cameras == results["worker"]), None)
+                good = results["worker"] >= 0.9 * limit and at is not None and at.p95_ms < 500
+                ok &= good
+                print(f"TARGET worker >= 0.9 x limit ({0.9 * limit:.1f}) with p95 < 500 ms: {results['worker']} cameras "
+                      f"({results['worker'] / limit:.2f} x limit): {'met' if good else 'NOT met'}", flush=True)
+            if "separate" in parts:
+                results["separate"], _ = most_held("(a) separate processes 768x432", lambda n: separate_trial(
+                    tmp, COURSE, n, port, a.seconds), max(1, start - 2))
+            if "1080p" in parts:
+                hd = hd_copy(tmp)
+                results["worker 1080p"], _ = most_held("one worker 1080p", lambda n: worker_trial(
+                    tmp, hd, n, port, a.seconds), max(1, start - 4))
+                results["separate 1080p"], _ = most_held("(a) separate processes 1080p", lambda n: separate_trial(
+                    tmp, hd, n, port, a.seconds), max(1, start - 6))
+            if "gated" in parts:
+                results["worker detect.fps 5 + motion"], _ = most_held(
+                    "one worker, detect.fps 5 + motion", lambda n: worker_trial(
+                        tmp, COURSE, n, port, a.seconds, "detect: {fps: 5, motion: true}\n"), int(2.5 * limit), step=2)
+                good = results["worker detect.fps 5 + motion"] >= 2.5 * limit
+                ok &= good
+                print(f"TARGET detect.fps 5 + motion >= 2.5 x limit ({2.5 * limit:.1f}): "
+                      f"{results['worker detect.fps 5 + motion']} cameras: {'met' if good else 'NOT met'}", flush=True)
+            if "memory" in parts:
+                one = worker_trial(tmp, COURSE, 1, port, a.seconds / 2)
+                eight = worker_trial(tmp, COURSE, 8, port, a.seconds / 2)
+                good = eight.rss_mib <= 2 * one.rss_mib
+                ok &= good
+                print(f"TARGET memory(8 cameras) <= 2 x memory(1): {eight.rss_mib:.0f} MiB / {one.rss_mib:.0f} MiB = "
+                      f"{eight.rss_mib / one.rss_mib:.2f}: {'met' if good else 'NOT met'}", flush=True)
+        finally:
+            broker.terminate()
+    print("cameras held (every camera >= 95 % of its frames, p95 capture-to-publish < 1 s):")
+    for name, n in results.items():
+        print(f"  {name:32s} {n:3d}   ({n / limit:.2f} x limit)")
+    print(f"  {'(b) limit: benchmark_app / 10':32s} {limit:5.1f}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
