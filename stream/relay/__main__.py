@@ -25,7 +25,6 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--host", default=env("STREAM_HOST", "0.0.0.0"))
     ap.add_argument("--port", type=int, default=int(env("STREAM_PORT", "8888")))
     ap.add_argument("--rtsp-port", type=int, default=int(env("STREAM_RTSP_PORT", "8554")), help="0 = no RTSP")
-    ap.add_argument("--rtsp-cameras", default=env("STREAM_RTSP_CAMERAS", "cam1"), help="camera ids served over RTSP")
     ap.add_argument("--rtsp-python", default=env("STREAM_RTSP_PYTHON", sys.executable), help="a Python with PyGObject (gi)")
     ap.add_argument("--hls-dir", default=env("STREAM_HLS_DIR"), help="default: a fresh temporary folder")
     ap.add_argument("--hls-time", type=float, default=float(env("STREAM_HLS_TIME", "1")))
@@ -40,7 +39,9 @@ async def serve(args: argparse.Namespace) -> None:
     rtsp = None
     if args.rtsp_port:
         rtsp = RtspSupervisor(args.rtsp_python, args.rtsp_port, args.host,
-                              f"http://127.0.0.1:{args.port}/{{cam}}/live.mp4?wait=5&gop=0", args.rtsp_cameras)
+                              f"http://127.0.0.1:{args.port}/{{cam}}/live.mp4?wait=5&gop=0")
+    if os.environ.get("STREAM_RTSP_CAMERAS"):
+        logging.getLogger("relay").warning("STREAM_RTSP_CAMERAS is ignored: every camera that pushes is served over RTSP")
     app = make_app(hls_root, FanoutOptions(ffmpeg=args.ffmpeg, hls_time=args.hls_time), rtsp)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()

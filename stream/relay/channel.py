@@ -14,7 +14,7 @@ import itertools
 import logging
 import shutil
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -106,10 +106,12 @@ class Session:
 
 
 class Channel:
-    def __init__(self, name: str, hls_dir: Path, opts: FanoutOptions) -> None:
+    def __init__(self, name: str, hls_dir: Path, opts: FanoutOptions,
+                 on_live: Callable[[str], None] | None = None) -> None:
         self.name = name
         self.hls_dir = hls_dir
         self.opts = opts
+        self.on_live = on_live  # called with the camera id each time a publisher's video starts
         self.session: Session | None = None
         self.counters = Counters()
         self._changed = asyncio.Condition()
@@ -194,6 +196,8 @@ class Channel:
                 s.init = splitter.init
             if s.init is not None and not s.ready.is_set():
                 s.ready.set()
+                if self.on_live is not None:
+                    self.on_live(self.name)
         s.end()
 
     async def wait_session(self, timeout: float) -> Session | None:

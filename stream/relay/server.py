@@ -24,15 +24,21 @@ CHANNELS = _key("channels", dict)
 SETTINGS = _key("settings", dict)
 
 
-def _channel(request: web.Request) -> Channel:
+def _camera(request: web.Request) -> str:
     cam = request.match_info["cam"]
     if not CAMERA.match(cam):
         raise web.HTTPBadRequest(text=f"bad camera id {cam!r}: use 1-64 of A-Z a-z 0-9 _ -\n")
+    return cam
+
+
+def _channel(request: web.Request) -> Channel:
+    cam = _camera(request)
     channels: dict[str, Channel] = request.app[CHANNELS]
     ch = channels.get(cam)
     if ch is None:
         s = request.app[SETTINGS]
-        ch = channels[cam] = Channel(cam, s["hls_root"] / cam, s["fanout"])
+        rtsp = s["rtsp"]
+        ch = channels[cam] = Channel(cam, s["hls_root"] / cam, s["fanout"], rtsp.mount if rtsp else None)
     return ch
 
 
@@ -124,7 +130,7 @@ def _status(app: web.Application) -> dict:
     rtsp = app[SETTINGS].get("rtsp")
     return {
         "time": time.time(),
-        "rtsp": None if rtsp is None else {"port": rtsp.port, "running": rtsp.running},
+        "rtsp": None if rtsp is None else {"port": rtsp.port, "running": rtsp.running, "cameras": list(rtsp.cameras)},
         "cameras": {
             name: {"live": ch.live, **vars(ch.counters)} for name, ch in app[CHANNELS].items()
         },
