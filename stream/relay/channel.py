@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .mp4 import Fragment, Mp4Splitter
+from .still import Still
 
 log = logging.getLogger("relay")
 
@@ -114,6 +115,7 @@ class Channel:
         self.on_live = on_live  # called with the camera id each time a publisher's video starts
         self.session: Session | None = None
         self.counters = Counters()
+        self.still = Still(name, opts.ffmpeg)
         self._changed = asyncio.Condition()
 
     @property
@@ -241,11 +243,19 @@ class Channel:
         finally:
             s.viewers.discard(v)
 
+    async def picture(self) -> bytes | None:
+        """The latest still picture (JPEG), or None while nobody publishes."""
+        s = self.session
+        if s is None or s.init is None or s.ended.is_set():
+            return None
+        return await self.still.get(s)
+
     async def close(self) -> None:
         s = self.session
         if s is not None:
             await _stop(s.proc)
             s.end()
+        await self.still.close()
 
 
 async def _stop(proc: asyncio.subprocess.Process) -> None:

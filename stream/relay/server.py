@@ -1,4 +1,4 @@
-"""HTTP side of the relay: ingest, live fMP4 (WebSocket and HTTP), HLS files, health and stats."""
+"""HTTP side of the relay: ingest, live fMP4 (WebSocket and HTTP), HLS files, still pictures, health and stats."""
 
 from __future__ import annotations
 
@@ -107,6 +107,16 @@ async def live_mp4(request: web.Request) -> web.StreamResponse:
     return resp
 
 
+async def still_jpg(request: web.Request) -> web.Response:
+    """The camera's latest picture as a JPEG, for overview tiles (made at most once a second, see still.py)."""
+    cam = _camera(request)
+    ch = request.app[CHANNELS].get(cam)  # a look-up only: asking for stills creates no channel
+    jpeg = await ch.picture() if ch is not None else None
+    if jpeg is None:
+        raise web.HTTPServiceUnavailable(text=f"no picture from camera {cam} (yet)\n", headers={"Retry-After": "1"})
+    return web.Response(body=jpeg, headers={"Content-Type": "image/jpeg", "Cache-Control": "no-store"})
+
+
 async def hls(request: web.Request) -> web.StreamResponse:
     ch = _channel(request)
     name = request.match_info["file"]
@@ -132,7 +142,7 @@ def _status(app: web.Application) -> dict:
         "time": time.time(),
         "rtsp": None if rtsp is None else {"port": rtsp.port, "running": rtsp.running, "cameras": list(rtsp.cameras)},
         "cameras": {
-            name: {"live": ch.live, **vars(ch.counters)} for name, ch in app[CHANNELS].items()
+            name: {"live": ch.live, **vars(ch.counters), "stills": ch.still.decodes} for name, ch in app[CHANNELS].items()
         },
     }
 
@@ -158,6 +168,7 @@ def make_app(hls_root: Path, fanout: FanoutOptions, rtsp=None) -> web.Applicatio
     app.router.add_route("PUT", "/ingest/{cam}", ingest)
     app.router.add_get("/{cam}/live.ws", live_ws)
     app.router.add_get("/{cam}/live.mp4", live_mp4)
+    app.router.add_get("/{cam}/still.jpg", still_jpg)
     app.router.add_get("/{cam}/hls/{file}", hls)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/", static)
