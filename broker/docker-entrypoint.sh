@@ -10,16 +10,19 @@
 # the group of the one service that needs it (worker: gid 2001, ui: gid 2002), so the worker
 # and the UI read their own password from the shared volume and nothing is baked into an image.
 #
-# It also writes the ACL (EDGEWATCH_MQTT_WORKER_CAMERAS: the camera ids the worker user may use,
-# comma-separated, default cam1; `+` = any camera) and, on first start, the TLS certificates of
-# the 8883 listener (see tls_setup below).
+# It also writes the ACL with worker_acl.py: the worker user may use the topics of the cameras in
+# EDGEWATCH_MQTT_WORKER_CAMERAS (comma-separated, `+` = any) or else of the cameras in the worker's
+# config file (EDGEWATCH_CONFIG, default /config/edgewatch.yaml), which it then keeps following while
+# Mosquitto runs; and, on first start, the TLS certificates of the 8883 listener (see tls_setup below).
+#
+# Paths can be moved for a run outside the image (tests): EDGEWATCH_AUTH_DIR (/etc/mosquitto/auth,
+# passwd and acl), EDGEWATCH_ACL_TEMPLATE (/etc/mosquitto/acl), EDGEWATCH_TLS_DIR (/var/lib/mosquitto/tls).
 set -eu
 
+HERE="$(dirname "$0")"
 SECRETS_DIR="${EDGEWATCH_SECRETS_DIR:-/secrets}"
-PASSWD_FILE=/etc/mosquitto/auth/passwd
-ACL_TEMPLATE=/etc/mosquitto/acl
-ACL_FILE=/etc/mosquitto/auth/acl
-TLS_DIR=/var/lib/mosquitto/tls
+PASSWD_FILE="${EDGEWATCH_AUTH_DIR:-/etc/mosquitto/auth}/passwd"
+TLS_DIR="${EDGEWATCH_TLS_DIR:-/var/lib/mosquitto/tls}"
 
 die() { echo "broker: $*" >&2; exit 1; }
 
@@ -46,7 +49,9 @@ password_for() {
   fi
 }
 
-# keep_password USER GROUP PASSWORD: write it atomically for the service that logs in as USER.
+# keep_password USER GID PASSWORD: write it atomically for the service that logs in as USER.
+# Numeric group ids (the image names them edgewatch-worker-pw and edgewatch-ui-pw): compose's
+# group_add uses the numbers, and they work where the names do not exist.
 keep_password() {
   target="$SECRETS_DIR/mqtt-$1-password"
   tmp="$target.tmp.$$"
@@ -69,8 +74,8 @@ for pw in "$worker_pw" "$ui_pw"; do
 done
 [ "$worker_pw" != "$ui_pw" ] || die "the worker and ui MQTT passwords must differ"
 
-keep_password worker edgewatch-worker-pw "$worker_pw"
-keep_password ui edgewatch-ui-pw "$ui_pw"
+keep_password worker 2001 "$worker_pw"
+keep_password ui 2002 "$ui_pw"
 
 # Mosquitto stores salted hashes only; rebuilt at every start so a changed password takes effect.
 ( umask 0077; : > "$PASSWD_FILE.new" )
@@ -78,30 +83,6 @@ mosquitto_passwd -b "$PASSWD_FILE.new" worker "$worker_pw"
 mosquitto_passwd -b "$PASSWD_FILE.new" ui "$ui_pw"
 mv -f "$PASSWD_FILE.new" "$PASSWD_FILE"
 unset worker_pw ui_pw EDGEWATCH_MQTT_WORKER_PASSWORD EDGEWATCH_MQTT_UI_PASSWORD
-
-# write_acl: the ACL template with its @CAMERA@ line repeated for each allowed camera.
-write_acl() {
-  cameras="$(printf '%s' "${EDGEWATCH_MQTT_WORKER_CAMERAS:-cam1}" | tr ', ' '\n\n' | sed '/^$/d')"
-  [ -n "$cameras" ] || die "EDGEWATCH_MQTT_WORKER_CAMERAS names no camera"
-  set -f  # camera ids are matched below; never let the shell expand them as file names
-  for c in $cameras; do
-    case "$c" in
-      +) ;;
-      *[!A-Za-z0-9_-]*) die "EDGEWATCH_MQTT_WORKER_CAMERAS: '$c' is not a camera id (letters, digits, _ and - only; + = any)" ;;
-    esac
-    [ "${#c}" -le 64 ] || die "EDGEWATCH_MQTT_WORKER_CAMERAS: '$c' is longer than 64 characters"
-  done
-  ( umask 0077
-    while IFS= read -r line; do
-      case "$line" in
-        topic*@CAMERA@*) for c in $cameras; do printf '%s\n' "$line" | sed "s/@CAMERA@/$c/"; done ;;
-        *) printf '%s\n' "$line" ;;
-      esac
-    done <"$ACL_TEMPLATE" >"$ACL_FILE.new" )
-  set +f
-  mv -f "$ACL_FILE.new" "$ACL_FILE"
-  echo "broker: the worker user may use camera(s): $(echo $cameras)" >&2
-}
 
 # tls_setup: certificates for the 8883 listener. Mounted server.crt + server.key in $TLS_DIR are
 # used as they are. Otherwise (first start, or a generated certificate within 30 days of expiry)
@@ -149,7 +130,10 @@ tls_setup() {
   mv -f "$SECRETS_DIR/mqtt-ca.crt.tmp.$$" "$SECRETS_DIR/mqtt-ca.crt"
 }
 
-write_acl
+python3 "$HERE/worker_acl.py" write || exit 1
 tls_setup
 
+# The ACL follows the config file while Mosquitto runs (unless the cameras are given explicitly).
+# $$ is this shell, which becomes Mosquitto at exec; the watcher ends when it does.
+python3 "$HERE/worker_acl.py" watch $$ &
 exec "$@"
