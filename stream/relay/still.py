@@ -77,7 +77,7 @@ class Still:
         self._buf = bytearray()
         self._idle: asyncio.TimerHandle | None = None
         self._idle_stop: asyncio.Task | None = None
-        self.jpeg: bytes | None = None
+        self._jpeg: bytes | None = None
         self._session = 0  # session and keyframe the cached picture comes from
         self._key: Fragment | None = None
         self._made = 0.0
@@ -87,7 +87,7 @@ class Still:
         """The live session's latest picture, or None before its first keyframe."""
         async with self._lock:
             self._rearm_idle()
-            cached = self.jpeg if self._session == s.id else None
+            cached = self._jpeg if self._session == s.id else None
             if cached is not None and time.monotonic() - self._made < MIN_INTERVAL_S:
                 return cached
             key = s.gop[0] if s.gop and s.gop[0].key else None  # read under the lock: the newest GOP
@@ -99,7 +99,7 @@ class Still:
                 log.warning("%s: still picture failed: %s", self.name, err or type(err).__name__)
                 await self._stop_decoder()
                 return cached
-            self.jpeg, self._session, self._key, self._made = jpeg, s.id, key, time.monotonic()
+            self._jpeg, self._session, self._key, self._made = jpeg, s.id, key, time.monotonic()
             self.decodes += 1
             return jpeg
 
