@@ -209,7 +209,7 @@ class Relay:
         self.log = open(os.devnull, "w")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "relay", "--host", "127.0.0.1", "--port", str(self.http),
-             "--rtsp-port", str(self.rtsp_port), "--rtsp-python", GI_PYTHON, "--rtsp-cameras", "cam1"],
+             "--rtsp-port", str(self.rtsp_port), "--rtsp-python", GI_PYTHON],
             cwd=REPO / "stream", stdout=self.log, stderr=self.log)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:

@@ -41,10 +41,11 @@ def env_cameras(value: str) -> list[str]:
     if not cams:
         raise Refused("EDGEWATCH_MQTT_WORKER_CAMERAS names no camera")
     for c in cams:
-        if c != "+" and not re.fullmatch(r"[A-Za-z0-9_-]+", c):
-            raise Refused(f"EDGEWATCH_MQTT_WORKER_CAMERAS: '{c}' is not a camera id (letters, digits, _ and - only; + = any)")
+        if c == "+" or CAMERA_ID.fullmatch(c):
+            continue
         if len(c) > 64:
             raise Refused(f"EDGEWATCH_MQTT_WORKER_CAMERAS: '{c}' is longer than 64 characters")
+        raise Refused(f"EDGEWATCH_MQTT_WORKER_CAMERAS: '{c}' is not a camera id (letters, digits, _ and - only; + = any)")
     return cams
 
 
@@ -74,7 +75,7 @@ def file_cameras(path: Path) -> list[str]:
         # Not str(cam): YAML reads `007:` as the number 7, which the worker refuses as well.
         if not isinstance(cam, str):
             raise Refused(f"{path}: {where}: {cam!r} is not a camera id: YAML reads it as {type(cam).__name__}, quote it")
-        if not CAMERA_ID.match(cam):
+        if not CAMERA_ID.fullmatch(cam):
             raise Refused(f"{path}: {where}: {cam!r} is not a camera id ({CAMERA_ID_RULE})")
     return ids
 

@@ -73,7 +73,7 @@ def _overrides(a: argparse.Namespace) -> dict[str, Any]:
 ONE_CAMERA = {"source.input": "-i/--input or EDGEWATCH_INPUT", "camera": "--camera or EDGEWATCH_CAMERA"}
 
 
-def build_config(a: argparse.Namespace, env: dict[str, str]) -> config.Config:
+def build_config(a: argparse.Namespace, env: dict[str, str], need_input: bool = True) -> config.Config:
     """Defaults < config file < environment < flags."""
     base = config.load_yaml(a.config) if a.config else {}
     # Dotted keys; flags after variables, so flags win.
@@ -85,7 +85,7 @@ def build_config(a: argparse.Namespace, env: dict[str, str]) -> config.Config:
                                      f"{'input' if key == 'source.input' else 'id'} there")
     cfg = config.validate(config.merge(base, overrides), origin=a.config or "config")
     for cam_id, cam in cfg.cameras.items():
-        if cam.source.input is None:
+        if need_input and cam.source.input is None:
             raise EdgewatchError("no input given: use -i FILE|FOLDER|URL|CAM (or source.input in the config)"
                                  if cfg.single and "cameras" not in base else
                                  f"config: cameras.{cam_id}.source.input: camera {cam_id} has no input")
@@ -137,7 +137,12 @@ def cmd_models(argv: list[str]) -> int:
     f.add_argument("--dir", help="models folder (default $EDGEWATCH_MODELS or ./models)")
     f.add_argument("--base-url", help="mirror of the Open Model Zoo storage (default the official one)")
     sub.add_parser("list", help="list known models and what is on disk")
+    e = sub.add_parser("ensure", help="fetch the models a run would load when they are missing (the container does "
+                       "this before it starts the worker); takes the run's own flags, e.g. -c site.yaml")
+    e.add_argument("run_args", nargs=argparse.REMAINDER, help="the flags of the run")
     a = p.parse_args(argv)
+    if a.action == "ensure":
+        return _ensure_models(a.run_args)
     if a.action == "fetch":
         files = registry.fetch(a.name, a.precision, Path(a.dir) if a.dir else None, a.base_url)
         print(files.path)
@@ -151,6 +156,27 @@ def cmd_models(argv: list[str]) -> int:
             except EdgewatchError:
                 state = "-"
             print(f"{name:40} {prec:10} {state}")
+    return 0
+
+
+def _ensure_models(run_args: list[str]) -> int:
+    from .models import registry
+
+    cfg = build_config(_run_parser().parse_args(run_args), dict(os.environ), need_input=False)
+    root = registry.models_dir()
+    wanted = [cfg.model.name] + ([cfg.model.reid.model] if cfg.model.reid is not None else [])
+    for name in wanted:
+        try:
+            registry.resolve(name, cfg.model.precision, root)
+            continue
+        except EdgewatchError:
+            if name not in registry.load_catalog()["models"]:
+                raise  # a path, or a model no catalogue knows: the run's own error says what is wrong
+        if not os.access(root, os.W_OK):
+            raise EdgewatchError(f"model {name} ({cfg.model.precision}) is not in {root} and {root} is not writable: "
+                                 f"put it there on the host (edgewatch models fetch {name} --dir <models folder>)")
+        print(f"edgewatch: model {name} ({cfg.model.precision}) not in {root}: fetching it", file=sys.stderr)
+        registry.fetch(name, cfg.model.precision, root)
     return 0
 
 

@@ -12,4 +12,5 @@ CAMERA_ID_RULE = "1 to 64 letters, digits, _ or -"
 
 
 def is_camera_id(value: object) -> bool:
-    return isinstance(value, str) and CAMERA_ID.match(value) is not None
+    # fullmatch: `$` alone would let a trailing newline through
+    return isinstance(value, str) and CAMERA_ID.fullmatch(value) is not None

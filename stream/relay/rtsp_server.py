@@ -73,7 +73,7 @@ class Mounts:
     def mount(self, cam: str) -> None:
         if cam in self._mounted:
             return
-        if not CAMERA.match(cam):
+        if not CAMERA.fullmatch(cam):
             print(f"rtsp: ignored a bad camera id {cam!r}", file=sys.stderr, flush=True)
             return
         self._mounts.add_factory(f"/{cam}", make_factory(self._source.format(cam=cam)))

@@ -26,7 +26,7 @@ SETTINGS = _key("settings", dict)
 
 def _camera(request: web.Request) -> str:
     cam = request.match_info["cam"]
-    if not CAMERA.match(cam):
+    if not CAMERA.fullmatch(cam):
         raise web.HTTPBadRequest(text=f"bad camera id {cam!r}: use 1-64 of A-Z a-z 0-9 _ -\n")
     return cam
 

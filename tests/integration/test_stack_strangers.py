@@ -250,17 +250,21 @@ def test_broker_refuses_a_bad_camera_list_with_one_line(stack):
     assert lines == ["broker: EDGEWATCH_MQTT_WORKER_CAMERAS: '../cam2' is not a camera id (letters, digits, _ and - only; + = any)"], res.stderr
 
 
-def test_compose_tells_the_broker_the_workers_camera():
-    def broker_env(**extra: str) -> dict[str, str]:
+def test_compose_gives_the_broker_the_workers_config_file():
+    """The broker reads the worker's cameras from the same mounted file; the variable only overrides it."""
+    def broker(**extra: str) -> dict:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("EDGEWATCH_", "COMPOSE_"))} | extra
         out = subprocess.run(["docker", "compose", "-f", str(REPO / "compose.yaml"), "--project-directory", str(REPO),
                               "--env-file", "/dev/null", "config", "--format", "json"], capture_output=True, text=True,
                              check=True, env=env).stdout
-        return json.loads(out)["services"]["broker"]["environment"]
+        return json.loads(out)["services"]["broker"]
 
-    assert broker_env()["EDGEWATCH_MQTT_WORKER_CAMERAS"] == "cam1"
-    assert broker_env(EDGEWATCH_CAMERA="lobby")["EDGEWATCH_MQTT_WORKER_CAMERAS"] == "lobby"
-    assert broker_env(EDGEWATCH_CAMERA="lobby", EDGEWATCH_MQTT_WORKER_CAMERAS="lobby,door")["EDGEWATCH_MQTT_WORKER_CAMERAS"] == "lobby,door"
+    def config_mount(service: dict) -> list[str]:
+        return [v["source"] for v in service["volumes"] if v.get("target") == "/config" and v.get("read_only")]
+
+    assert broker()["environment"]["EDGEWATCH_MQTT_WORKER_CAMERAS"] in ("", None)
+    assert config_mount(broker()) == [str(REPO / "config")]
+    assert broker(EDGEWATCH_MQTT_WORKER_CAMERAS="lobby,door")["environment"]["EDGEWATCH_MQTT_WORKER_CAMERAS"] == "lobby,door"
 
 
 # --- the UI's HTTP surface, on the real container ------------------------------------------------

@@ -84,12 +84,13 @@ def password() -> str:
     return pw
 
 
-def _login(page, password: str) -> None:
-    page.goto(f"{BASE}/")
+def _login(page, password: str, camera: str = "cam1") -> None:
+    """Signs in through a link to one camera's page (the landing page is the overview of all cameras)."""
+    page.goto(f"{BASE}/?camera={camera}")
     assert page.url.startswith(f"{BASE}/login"), f"an anonymous visit must land on the login page, got {page.url}"
     page.fill("#password", password)
     page.click("button[type=submit]")
-    page.wait_for_url(f"{BASE}/")
+    page.wait_for_url(f"{BASE}/?camera={camera}")
 
 
 def _int(page, sel: str) -> int | None:
@@ -201,3 +202,35 @@ def test_csv_export_after_login(browser, password):
     assert lines[0].startswith("id,seq,camera,type,time_utc")
     assert len(lines) > 1, "no events exported"
     ctx.close()
+
+
+def test_overview_shows_every_camera_of_the_worker_with_its_own_numbers(browser, password):
+    """The demo's two cameras (config/edgewatch.yaml): the course video counts people, the car video none."""
+    page = browser.new_page()
+    try:
+        page.goto(f"{BASE}/")
+        page.fill("#password", password)
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{BASE}/")
+        for cam in ("cam1", "cam2"):
+            page.wait_for_selector(f".tile[data-camera='{cam}'][data-worker='online']", timeout=60000)
+        # cam1 counts somebody within one pass of the course video; cam2 (cars) never does.
+        deadline = time.monotonic() + 200
+        while time.monotonic() < deadline:
+            tiles = {cam: _int(page, f".tile[data-camera='{cam}'] .tile-total") for cam in ("cam1", "cam2")}
+            if (tiles["cam1"] or 0) >= 1:
+                break
+            time.sleep(1)
+        assert (tiles["cam1"] or 0) >= 1 and tiles["cam2"] == 0, tiles
+        state = page.evaluate("async () => (await (await fetch('/api/state')).json()).cameras")
+        for cam in ("cam1", "cam2"):  # each tile shows its own camera's numbers, not the other's
+            assert abs(_int(page, f".tile[data-camera='{cam}'] .tile-total") - state[cam]["state"]["total"]) <= 1
+        assert _int(page, "#site-total") >= tiles["cam1"] + tiles["cam2"]
+        assert page.text_content("#site-online").replace(" ", "").startswith("2/")
+        page.wait_for_selector(".tile[data-camera='cam1'][data-still='ok']", timeout=30000)
+        page.screenshot(path=str(ARTIFACTS / "overview-two-cameras.png"), full_page=True)
+        page.click(".tile[data-camera='cam2'] .tile-link")
+        page.wait_for_url(f"{BASE}/?camera=cam2")
+        page.wait_for_function("document.querySelector('#total').textContent.trim() === '0'", timeout=20000)
+    finally:
+        page.close()

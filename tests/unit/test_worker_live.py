@@ -124,7 +124,7 @@ def test_video_reaches_the_real_stream_relay_and_survives_its_restart(videos, wo
 
     def start_relay() -> subprocess.Popen:
         return subprocess.Popen([sys.executable, "-m", "relay", "--host", "127.0.0.1", "--port", str(port),
-                                 "--rtsp-port", str(rtsp), "--rtsp-python", "/usr/bin/python3", "--rtsp-cameras", "cam1",
+                                 "--rtsp-port", str(rtsp), "--rtsp-python", "/usr/bin/python3",
                                  "--hls-dir", str(tmp_path / "hls")], cwd=repo / "stream",
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
