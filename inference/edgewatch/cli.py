@@ -137,12 +137,11 @@ def cmd_models(argv: list[str]) -> int:
     f.add_argument("--dir", help="models folder (default $EDGEWATCH_MODELS or ./models)")
     f.add_argument("--base-url", help="mirror of the Open Model Zoo storage (default the official one)")
     sub.add_parser("list", help="list known models and what is on disk")
-    e = sub.add_parser("ensure", help="fetch the models a run would load when they are missing (the container does "
-                       "this before it starts the worker); takes the run's own flags, e.g. -c site.yaml")
-    e.add_argument("run_args", nargs=argparse.REMAINDER, help="the flags of the run")
+    sub.add_parser("ensure", help="fetch the models a run would load when they are missing (the container does "
+                   "this before it starts the worker); takes the run's own flags, e.g. -c site.yaml")
+    if argv[:1] == ["ensure"]:  # the run's flags follow as they are (argparse cannot pass on '-c ...' itself)
+        return _ensure_models(argv[1:])
     a = p.parse_args(argv)
-    if a.action == "ensure":
-        return _ensure_models(a.run_args)
     if a.action == "fetch":
         files = registry.fetch(a.name, a.precision, Path(a.dir) if a.dir else None, a.base_url)
         print(files.path)

@@ -44,6 +44,8 @@ class ReidConfig(_Section):
     model: str = Field("person-reidentification-retail-0287", description="re-identification model name or path")
     max_gap_s: float = Field(30.0, gt=0, description="someone back within this many seconds keeps their id")
     threshold: float = Field(0.6, gt=0, lt=1, description="cosine similarity needed to call it the same person")
+    refresh_s: float = Field(2.0, gt=0, description="a new view of each person in sight this often (besides when a "
+                             "track is confirmed or found again): what they are recognised by when they come back")
 
 
 class ModelConfig(_Section):
@@ -289,7 +291,7 @@ def _format_error(err: ValidationError, origin: str, single: bool) -> str:
     first = err.errors()[0]
     loc = [str(p) for p in first["loc"]]
     if single and loc[:1] == ["cameras"]:
-        loc = loc[2:]  # a one-camera config never wrote `cameras.<id>.`
+        loc = loc[2:] or ["camera"]  # a one-camera config never wrote `cameras.<id>.`; its id is `camera`
     key = ".".join(loc) or "(top level)"
     msg = first["msg"].removeprefix("Value error, ")
     if first["type"] == "extra_forbidden":

@@ -69,7 +69,6 @@ class ModelOutput:
     detections: list[Detection] | None = None
     segmentation: Segmentation | None = None
     classification: Classification | None = None
-    embeddings: list[np.ndarray] | None = None  # one per detection when re-id runs
 
 
 @dataclass

@@ -72,3 +72,21 @@ def test_models_list_shows_what_is_on_disk(worker_env, edgewatch_cli):
     assert proc.returncode == 0
     line = next(ln for ln in proc.stdout.splitlines() if ln.startswith(NAME) and " FP16 " in ln)
     assert line.rstrip().endswith("present")
+
+
+def test_ensure_fetches_the_model_a_site_config_names_once(mirror, models_dir, tmp_path, worker_env, edgewatch_cli):
+    """What the container runs before the worker: the model comes from the run's own config, not a guess."""
+    root, url = mirror
+    shutil.copytree(models_dir / NAME, root / NAME)
+    dest = tmp_path / "models"
+    dest.mkdir()
+    site = tmp_path / "site.yaml"
+    site.write_text(f"model: {{name: {NAME}, precision: FP16-INT8}}\n"
+                    "cameras:\n  a: {source: {input: /none.mp4}}\n  b: {source: {input: /none.mp4}}\n")
+    env = {**worker_env, "EDGEWATCH_MODELS": str(dest), "EDGEWATCH_MODEL_BASE_URL": url}
+    proc = edgewatch_cli(["models", "ensure", "-c", str(site), "--no-progress"], env)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.strip() == f"edgewatch: model {NAME} (FP16-INT8) not in {dest}: fetching it"
+    assert (dest / NAME / "FP16-INT8" / f"{NAME}.bin").is_file()
+    again = edgewatch_cli(["models", "ensure", "-c", str(site)], env)  # present now: nothing to do, nothing said
+    assert again.returncode == 0 and again.stderr == ""

@@ -6,12 +6,15 @@ carry no people (classification feeds model.watch_class). All times are video se
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+import numpy as np
+
 from ..config import CameraConfig, ModelConfig
 from ..errors import EdgewatchError
-from ..types import Event, FrameFacts, ModelOutput
+from ..types import Box, Event, Frame, FrameFacts, ModelOutput
 from .alerts import AlertRules
 from .classwatch import ClassWatch
 from .counting import PeopleCounter
@@ -25,18 +28,23 @@ __all__ = ["Analytics"]
 
 SNAPSHOT_VERSION = 1
 
+# Re-identification embeddings for boxes of one frame, in one batch (models/reid.py).
+Embed = Callable[[Frame, list[Box]], list[np.ndarray]]
+
 
 class Analytics:
     """One camera's analytics: its own tracker, counts, lines, zones and alerts."""
 
-    def __init__(self, cfg: CameraConfig, model: ModelConfig, frame_size: tuple[int, int]) -> None:
+    def __init__(self, cfg: CameraConfig, model: ModelConfig, frame_size: tuple[int, int],
+                 embed: Embed | None = None) -> None:
         w, h = frame_size
         if w <= 0 or h <= 0:
             raise EdgewatchError(f"analytics: frame size must be positive, got {w}x{h}")
         self.cfg = cfg
         self.model = model
         self.frame_size = (int(w), int(h))
-        self.gallery = ReidGallery(model.reid) if model.reid is not None else None
+        self.gallery = ReidGallery(model.reid) if model.reid is not None and embed is not None else None
+        self.embed = embed
         self.tracker = Tracker(cfg.tracker, model.threshold, self.frame_size)
         self.people = PeopleCounter(cfg.tracker, self.frame_size, self.gallery)
         self.lines = LineCounter(cfg.lines, self.frame_size)
@@ -70,13 +78,9 @@ class Analytics:
             return self._facts(output, [], events)
 
         dets = [d for d in output.detections if d.score >= self.cfg.tracker.low_threshold]
-        embs = output.embeddings
-        if embs is not None:
-            if len(embs) != len(output.detections):
-                raise EdgewatchError(f"analytics: {len(embs)} re-id embeddings for {len(output.detections)} detections")
-            embs = [e for d, e in zip(output.detections, embs, strict=True) if d.score >= self.cfg.tracker.low_threshold]
-
-        step = self.tracker.update(dets, now, embs)
+        step = self.tracker.update(dets, now)
+        if self.gallery is not None:
+            self._views(output.frame, step)
         events += self._remove(step.removed)
         events += self.people.confirm(step.confirmed, now)
         for st in step.confirmed:  # lines and zones see a new person's steps from their first frame
@@ -91,6 +95,20 @@ class Analytics:
         events += self.zones.update(seen, now)
         events += self.alerts.update(self.people.in_frame, tracks, now)
         return self._facts(output, tracks, events)
+
+    def _views(self, frame: Frame, step) -> None:
+        """Re-id only where identity is in question: a track just confirmed (is it someone who left
+        recently?), one seen again after a gap, and a fresh view of everyone in sight every
+        reid.refresh_s (what the gallery keeps when they leave). One batch for the frame."""
+        now, every = frame.video_s, self.model.reid.refresh_s
+        need = {st.key: st for st in step.confirmed + step.refound}
+        for st in step.active:
+            if st.visible and (st.embedded_s is None or now - st.embedded_s >= every):
+                need.setdefault(st.key, st)
+        if need:
+            states = list(need.values())
+            for st, emb in zip(states, self.embed(frame, [st.box for st in states]), strict=True):
+                st.add_view(emb, now)
 
     def finish(self, video_s: float) -> list[Event]:
         """End of input: everyone still present leaves (at the time last seen), so durations are complete."""

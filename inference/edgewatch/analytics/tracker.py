@@ -71,24 +71,30 @@ class TrackState:
     hits: int = 1
     confirmed: bool = False
     visible: bool = True  # detected in the latest frame
-    embedding: np.ndarray | None = None
+    embedding: np.ndarray | None = None  # running mean of re-id views (re-id on), for the gallery
+    embedded_s: float | None = None  # when the last view was added
+    views: int = 0
     # (time, box) of each detection before confirmation, so lines and zones can replay a person's
     # first steps once they count; emptied after that.
     history: list[tuple[float, Box]] = field(default_factory=list)
 
-    def see(self, det: Detection, t: float, emb: np.ndarray | None) -> None:
+    def see(self, det: Detection, t: float) -> None:
         self.kf.update(det.box)
         self.box, self.score, self.last_seen_s = det.box, det.score, t
         self.hits += 1
         self.visible = True
         if not self.confirmed:
             self.history.append((t, det.box))
-        if emb is not None:
-            if self.embedding is None:
-                self.embedding = _normalise(emb)
-            else:  # a plain mean over the first views, then a running mean that follows the person
-                m = min(_EMB_MOMENTUM, 1.0 - 1.0 / self.hits)
-                self.embedding = _normalise(m * self.embedding + (1.0 - m) * _normalise(emb))
+
+    def add_view(self, emb: np.ndarray, t: float) -> None:
+        """One re-id embedding of this track's current box."""
+        self.views += 1
+        self.embedded_s = t
+        if self.embedding is None:
+            self.embedding = _normalise(emb)
+        else:  # a plain mean over the first views, then a running mean that follows the person
+            m = min(_EMB_MOMENTUM, 1.0 - 1.0 / self.views)
+            self.embedding = _normalise(m * self.embedding + (1.0 - m) * _normalise(emb))
 
 
 @dataclass
@@ -98,6 +104,7 @@ class TrackerStep:
     active: list[TrackState]  # confirmed tracks still alive (visible or lost)
     confirmed: list[TrackState] = field(default_factory=list)  # confirmed in this frame
     removed: list[TrackState] = field(default_factory=list)  # confirmed tracks dropped in this frame
+    refound: list[TrackState] = field(default_factory=list)  # confirmed tracks seen again after a gap
 
 
 class Tracker:
@@ -124,8 +131,7 @@ class Tracker:
         self._tracks = []
         return gone
 
-    def update(self, detections: list[Detection], t: float, embeddings: list[np.ndarray] | None = None) -> TrackerStep:
-        embs: list[np.ndarray | None] = list(embeddings) if embeddings is not None else [None] * len(detections)
+    def update(self, detections: list[Detection], t: float) -> TrackerStep:
         for tr in self._tracks:
             tr.kf.predict(t - tr.predicted_s, lost=not tr.visible)
             tr.predicted_s = t
@@ -149,7 +155,7 @@ class Tracker:
             pairs = match(iou, self.cfg.match_iou)
             for r, c in pairs:
                 di = det_idx[c]
-                tracks[r].see(detections[di], t, embs[di])
+                tracks[r].see(detections[di], t)
             used_r = {r for r, _ in pairs}
             used_c = {c for _, c in pairs}
             return [tr for k, tr in enumerate(tracks) if k not in used_r], [d for k, d in enumerate(det_idx) if k not in used_c]
@@ -174,18 +180,19 @@ class Tracker:
 
         self._tracks = [tr for tr in self._tracks if tr.key not in dead]
         for i in left_high:
-            self._tracks.append(self._new(detections[i], t, embs[i]))
+            self._tracks.append(self._new(detections[i], t))
             if self.cfg.min_hits <= 1:
                 self._tracks[-1].confirmed = True
                 step.confirmed.append(self._tracks[-1])
         step.active = [tr for tr in self._tracks if tr.confirmed]
+        step.refound = [tr for tr in step.active if tr.visible and not was_visible.get(tr.key, True)]
         return step
 
-    def _new(self, det: Detection, t: float, emb: np.ndarray | None) -> TrackState:
+    def _new(self, det: Detection, t: float) -> TrackState:
         tr = TrackState(
             key=self._next_key, kf=BoxKalman(det.box), box=det.box, score=det.score,
             first_box=det.box, first_s=t, last_seen_s=t, predicted_s=t,
-            embedding=None if emb is None else _normalise(emb), history=[(t, det.box)],
+            history=[(t, det.box)],
         )
         self._next_key += 1
         return tr

@@ -125,7 +125,8 @@ def build_camera(cam_id: str, cfg: Config, opened: Opened, models: SharedModels,
         cam_cfg = cam_cfg.model_copy(update={"tracker": cam_cfg.tracker.model_copy(update={"min_hits": 1})})
     source.prepare = models.detector.prepare
     source.wake = wake
-    analytics = Analytics(cam_cfg, cfg.model, (info.width, info.height))
+    analytics = Analytics(cam_cfg, cfg.model, (info.width, info.height),
+                          embed=models.reid.embed if models.reid is not None else None)
     day = DayBook(cam_id, cam_cfg.state_file, analytics, rolls_over=info.live or cam_cfg.source.loop, today=today)
     event_log = EventLog(cam_id, keep=100_000 if cfg.summary else 0)
     outputs: list[Output] = [event_log]

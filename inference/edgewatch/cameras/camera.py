@@ -7,7 +7,6 @@ its own order (`deliver`). Nothing here is shared with another camera but the mo
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import time
 from collections import deque
@@ -125,10 +124,7 @@ class Camera:
         frame = entry.item
         self.day.roll(frame.video_s, self.emit)
         if entry.decision is Decision.DETECT:
-            output = self.models.adapter.postprocess(entry.outputs, frame, entry.infer_ms)
-            if self.models.reid is not None and output.detections:
-                output = dataclasses.replace(output, embeddings=self.models.reid.embed(frame, output.detections))
-            facts = self.analytics.update(output)
+            facts = self.analytics.update(self.models.adapter.postprocess(entry.outputs, frame, entry.infer_ms))
         else:
             facts = self.analytics.hold(ModelOutput(frame, 0.0, detections=[]), entry.decision is Decision.STILL)
         seg = facts.output.segmentation

@@ -38,7 +38,7 @@ class DayBook:
             self.day = saved.date
             log.info("%s: restored the totals of %s from %s", self.camera, saved.date, self.path)
             return []
-        ended = Analytics(self.analytics.cfg, self.analytics.model, self.analytics.frame_size)
+        ended = Analytics(self.analytics.cfg, self.analytics.model, self.analytics.frame_size, self.analytics.embed)
         try:
             ended.restore(saved.analytics)
         except EdgewatchError as err:  # not today's: no reason to stop the camera for it

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import EdgewatchError
-from ..types import Detection, Frame
+from ..types import Box, Frame
 from .runtime import LoadedModel
 
 
@@ -15,19 +15,27 @@ def check_embedding(shapes: list[tuple[int, ...]]) -> None:
 
 
 class ReidEmbedder:
-    def __init__(self, loaded: LoadedModel) -> None:
-        self._request = loaded.compiled.create_infer_request()
+    """One re-identification model for every camera: the crops of one frame go through it in one batch."""
 
-    def embed(self, frame: Frame, detections: list[Detection]) -> list[np.ndarray]:
-        out = []
+    def __init__(self, loaded: LoadedModel) -> None:
+        self.loaded = loaded
+        self._request = loaded.compiled.create_infer_request()
+        self.crops = 0  # embedded so far, for the figures
+
+    def embed(self, frame: Frame, boxes: list[Box]) -> list[np.ndarray]:
+        """An L2-normalised embedding per box; a box too small to crop gets a zero vector."""
         h, w = frame.image.shape[:2]
-        for det in detections:
-            x1, y1, x2, y2 = (int(round(v)) for v in det.box)
+        tensors, keep = [], []
+        for i, box in enumerate(boxes):
+            x1, y1, x2, y2 = (int(round(v)) for v in box)
             x1, y1, x2, y2 = max(0, x1), max(0, y1), min(w, x2), min(h, y2)
-            crop = np.ascontiguousarray(frame.image[y1:y2, x1:x2])
-            if crop.shape[0] < 4 or crop.shape[1] < 4:
-                out.append(np.zeros(1, np.float32))
-                continue
-            vec = self._request.infer({0: crop[np.newaxis]})[0].reshape(-1).astype(np.float32)
-            out.append(vec / (np.linalg.norm(vec) + 1e-9))
+            if y2 - y1 >= 4 and x2 - x1 >= 4:
+                tensors.append(self.loaded.prepare(frame.image[y1:y2, x1:x2]))
+                keep.append(i)
+        out = [np.zeros(1, np.float32) for _ in boxes]
+        if tensors:
+            vecs = self._request.infer({0: np.concatenate(tensors)})[0].reshape(len(tensors), -1).astype(np.float32)
+            for i, vec in zip(keep, vecs, strict=True):
+                out[i] = vec / (np.linalg.norm(vec) + 1e-9)
+            self.crops += len(tensors)
         return out
