@@ -84,13 +84,14 @@ def password() -> str:
     return pw
 
 
-def _login(page, password: str, camera: str = "cam1") -> None:
-    """Signs in through a link to one camera's page (the landing page is the overview of all cameras)."""
-    page.goto(f"{BASE}/?camera={camera}")
+def _login(page, password: str, camera: str | None = "cam1") -> None:
+    """Signs in through a link to one camera's page, or with camera None to the overview of all cameras."""
+    target = f"{BASE}/?camera={camera}" if camera else f"{BASE}/"
+    page.goto(target)
     assert page.url.startswith(f"{BASE}/login"), f"an anonymous visit must land on the login page, got {page.url}"
     page.fill("#password", password)
     page.click("button[type=submit]")
-    page.wait_for_url(f"{BASE}/?camera={camera}")
+    page.wait_for_url(target)
 
 
 def _int(page, sel: str) -> int | None:
@@ -208,10 +209,7 @@ def test_overview_shows_every_camera_of_the_worker_with_its_own_numbers(browser,
     """The demo's two cameras (config/edgewatch.yaml): the course video counts people, the car video none."""
     page = browser.new_page()
     try:
-        page.goto(f"{BASE}/")
-        page.fill("#password", password)
-        page.click("button[type=submit]")
-        page.wait_for_url(f"{BASE}/")
+        _login(page, password, camera=None)
         for cam in ("cam1", "cam2"):
             page.wait_for_selector(f".tile[data-camera='{cam}'][data-worker='online']", timeout=60000)
         # cam1 counts somebody within one pass of the course video; cam2 (cars) never does.

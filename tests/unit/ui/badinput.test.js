@@ -23,7 +23,7 @@ describe('UI server given bad input', () => {
     ui = await h.startUi({ EDGEWATCH_MQTT_URL: broker.url, EDGEWATCH_UI_DATA: h.tmpDir('data'), EDGEWATCH_UI_PASSWORD: PASSWORD });
     pub = await h.publisher(broker.url);
     api = await h.login(ui.base, PASSWORD);
-    await h.waitFor(async () => (await (await api('/api/state')).json()).health.broker.connected, { what: 'UI connected to broker' });
+    await h.brokerConnected(api);
     kept = h.eventMsg('keep', 1);
     await pub.publish('edgewatch/keep/events', kept, { qos: 1 });
     await h.waitFor(async () => (await (await api('/api/events?camera=keep')).json()).events.length === 1, { what: 'kept event stored' });

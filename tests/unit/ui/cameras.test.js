@@ -47,7 +47,7 @@ describe('many cameras', () => {
     ui = await h.startUi(env());
     pub = await h.publisher(broker.url);
     api = await h.login(ui.base, PASSWORD);
-    await h.waitFor(async () => (await (await api('/api/state')).json()).health.broker.connected, { what: 'UI connected to broker' });
+    await h.brokerConnected(api);
   });
 
   after(async () => {

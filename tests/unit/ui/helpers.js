@@ -184,6 +184,12 @@ function eventMsg(camera, seq, overrides = {}) {
   };
 }
 
+/** Waits until the UI behind `api` (a signed-in fetch) reports its broker connected. */
+function brokerConnected(api, what = 'UI connected to broker') {
+  return waitFor(async () => (await (await api('/api/state')).json()).health.broker.connected, { what });
+}
+
 module.exports = {
+  brokerConnected,
   REPO, UI_DIR, uiRequire, freePort, tmpDir, waitFor, startBroker, startUi, login, publisher, sse, stateMsg, eventMsg, now,
 };

@@ -22,7 +22,7 @@ describe('UI server with a real broker', () => {
     ui = await h.startUi({ EDGEWATCH_MQTT_URL: broker.url, EDGEWATCH_UI_DATA: dataDir, EDGEWATCH_UI_PASSWORD: PASSWORD });
     pub = await h.publisher(broker.url);
     api = await h.login(ui.base, PASSWORD);
-    await h.waitFor(async () => (await (await api('/api/state')).json()).health.broker.connected, { what: 'UI connected to broker' });
+    await h.brokerConnected(api);
   });
 
   after(async () => {
@@ -323,7 +323,7 @@ describe('history and password across restarts', () => {
       assert.equal(fs.readFileSync(path.join(dataDir, 'ui-password'), 'utf8').trim(), password);
       assert.equal(fs.statSync(path.join(dataDir, 'ui-password')).mode & 0o077, 0, 'password file readable by others');
       let api = await h.login(ui.base, password);
-      await h.waitFor(async () => (await (await api('/api/state')).json()).health.broker.connected, { what: 'broker' });
+      await h.brokerConnected(api, 'broker');
       const pub = await h.publisher(broker.url);
       const ev = h.eventMsg('camR', 1);
       await pub.publish('edgewatch/camR/events', ev, { qos: 1 });
@@ -344,7 +344,7 @@ describe('history and password across restarts', () => {
       const series = (await (await api('/api/state')).json()).cameras.camR.series;
       assert.ok(series.length > 0 && series.every((p) => p[1] === 4), 'chart not seeded from the stored minute');
       // A redelivery after the restart is still recognised as a duplicate.
-      await h.waitFor(async () => (await (await api('/api/state')).json()).health.broker.connected, { what: 'broker' });
+      await h.brokerConnected(api, 'broker');
       await pub.publish('edgewatch/camR/events', ev, { qos: 1 });
       await pub.publish('edgewatch/camR/events', h.eventMsg('camR', 2), { qos: 1 });
       await h.waitFor(async () => (await (await api('/api/events?camera=camR')).json()).events.length === 2, { what: 'second event' });
@@ -362,7 +362,7 @@ describe('history and password across restarts', () => {
     try {
       let ui = await h.startUi(env);
       let api = await h.login(ui.base, 'pw');
-      await h.waitFor(async () => (await (await api('/api/state')).json()).health.broker.connected, { what: 'broker' });
+      await h.brokerConnected(api, 'broker');
       const pub = await h.publisher(broker.url);
       const n = 40;
       for (let i = 1; i <= n; i += 1) await pub.publish('edgewatch/camK/events', h.eventMsg('camK', i), { qos: 1 });

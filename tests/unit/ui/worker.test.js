@@ -36,7 +36,7 @@ describe('the real worker feeding the UI', { skip: why || false }, () => {
     const ui = await h.startUi({ EDGEWATCH_MQTT_URL: broker.url, EDGEWATCH_UI_DATA: path.join(dir, 'data'), EDGEWATCH_UI_PASSWORD: 'pw' });
     try {
       const api = await h.login(ui.base, 'pw');
-      await h.waitFor(async () => (await (await api('/api/state')).json()).health.broker.connected, { what: 'broker' });
+      await h.brokerConnected(api, 'broker');
       const { port } = new URL(broker.url);
       const worker = spawn(PYTHON, ['-m', 'edgewatch', '-i', clip, '-m', 'person-detection-retail-0013', '--camera', 'door1',
         '--video-policy', 'off', '--mqtt-host', '127.0.0.1', '--mqtt-port', port, '--no-progress'],
