@@ -90,7 +90,8 @@ class Worker:
         self.cameras: dict[str, Camera] = {}
         for cam_id, opened in stages.sources.items():
             if opened.source is not None:
-                self.cameras[cam_id] = build_camera(cam_id, cfg, opened, stages.models, self.wake, progress, today)
+                self.cameras[cam_id] = build_camera(cam_id, cfg, opened, stages.models, self.wake, self.stop,
+                                                    progress, today)
             else:
                 opened.retry(self.wake)
         if not cfg.mqtt.host:
@@ -116,8 +117,6 @@ class Worker:
             if self.cameras and all(c.finished for c in self.cameras.values()) and not self._waiting():
                 break
             moved = self._feed() + self._collect() + self._deliver()
-            if any(c.wants_stop for c in self.cameras.values()):
-                self.stop.set()
             if not moved:
                 self.wake.wait(0.05)
         self.inference.wait_all()
@@ -167,7 +166,8 @@ class Worker:
             if cam_id in self.cameras or opened.source is None:
                 continue
             try:
-                cam = build_camera(cam_id, self.cfg, opened, self.stages.models, self.wake, self.progress, self.today)
+                cam = build_camera(cam_id, self.cfg, opened, self.stages.models, self.wake, self.stop, self.progress,
+                                   self.today)
             except EdgewatchError as err:
                 print(f"edgewatch: camera {cam_id}: {err}", file=sys.stderr)
                 opened.fail(str(err))

@@ -114,7 +114,7 @@ def open_sources(cfg: Config, strict: bool) -> dict[str, Opened]:
 
 
 def build_camera(cam_id: str, cfg: Config, opened: Opened, models: SharedModels, wake: threading.Event,
-                 progress: bool, today) -> Camera:
+                 stop: threading.Event, progress: bool, today) -> Camera:
     """The camera's analytics, day and outputs, once its input is open (their sizes are the frame's)."""
     source = opened.source
     info = source.info
@@ -141,7 +141,7 @@ def build_camera(cam_id: str, cfg: Config, opened: Opened, models: SharedModels,
         if sink is not None:
             outputs.append(VideoOutput(sink, VideoGate(cam_cfg.video.policy, cam_cfg.video.tail_s), draw))
         if cam_cfg.video.show:
-            outputs.append(WindowOutput(cam_id, draw))
+            outputs.append(WindowOutput(cam_id, draw, stop))
     if cam_cfg.state_file:
         outputs.append(StateFileOutput(day.save))
     if progress and len(cfg.cameras) == 1 and not (info.live or cam_cfg.source.loop) and sys.stderr.isatty():

@@ -158,10 +158,6 @@ class Camera:
         for out in self.outputs:
             out.perf(report)
 
-    @property
-    def wants_stop(self) -> bool:
-        return any(o.wants_stop for o in self.outputs)
-
     # -- the end ---------------------------------------------------------------------------------
     def finish(self) -> list[str]:
         """Close the camera; whatever was gathered is kept and reported, even after an error."""

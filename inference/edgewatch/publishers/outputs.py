@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
 from collections import deque
 from typing import Any
 
@@ -43,10 +44,6 @@ class Output:
     @property
     def bytes_sent(self) -> int:
         return 0
-
-    @property
-    def wants_stop(self) -> bool:
-        return False
 
     def close(self) -> list[str]:
         """Flush and release; returns one-line warnings for the user."""
@@ -130,24 +127,20 @@ class VideoOutput(Output):
 
 
 class WindowOutput(Output):
-    """A desktop window (video.show); q or Esc stops the run."""
+    """A desktop window (video.show); q or Esc stops the run (`stop`, the worker's own flag)."""
 
-    def __init__(self, camera: str, draw: _Drawing) -> None:
+    def __init__(self, camera: str, draw: _Drawing, stop: threading.Event) -> None:
         import cv2
 
         self.cv2 = cv2
         self.title = f"edgewatch {camera}"
         self.draw = draw
-        self._stop = False
+        self.stop = stop
 
     def frame(self, facts: FrameFacts) -> None:
         self.cv2.imshow(self.title, self.draw.image(facts))
         if self.cv2.waitKey(1) & 0xFF in (ord("q"), 27):
-            self._stop = True
-
-    @property
-    def wants_stop(self) -> bool:
-        return self._stop
+            self.stop.set()
 
     def close(self) -> list[str]:
         self.cv2.destroyWindow(self.title)
