@@ -127,7 +127,8 @@ class Worker:
             raise failed[0].failure
 
     def _feed(self) -> int:
-        """Queue frames while requests are free: one per camera per pass, starting from a different camera."""
+        """Each camera takes a step in turn, one per pass, starting from a different camera each time,
+        until none has anything to do: no camera gets a second request before every other had its turn."""
         cams = [c for c in self.cameras.values() if not c.finished]
         if not cams:
             return 0
@@ -135,12 +136,10 @@ class Worker:
         order = cams[self._turn:] + cams[:self._turn]
         taken = 0
         progress = True
-        while progress and self.inference.free > 0:
+        while progress:
             progress = False
             for cam in order:
-                if self.inference.free <= 0:
-                    break
-                if cam.take(self.inference.submit):
+                if cam.take(self.inference):
                     progress = True
                     taken += 1
         return taken

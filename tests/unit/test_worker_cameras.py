@@ -92,3 +92,23 @@ def test_the_motion_gate_counts_the_course_video_right_and_skips_what_it_reports
     # The empty room before, between and after the visitors: a real share of frames needs no detector.
     assert 0.2 <= summary["skipped_share"] < 1.0
     assert summary["events"] and sum(e["type"] == "person_enter" for e in summary["events"]) == 6
+
+
+@pytest.mark.slow
+def test_a_camera_with_more_frames_than_its_share_cannot_starve_the_others(videos, worker_env, edgewatch_cli, tmp_path):
+    """One camera is a file read as fast as it decodes (it alone could fill every request); the other two
+    deliver 10 frames a second like cameras. Those two keep every frame; the fast one takes what is left."""
+    course = videos / TRUTH["video"]
+    cfg = tmp_path / "site.yaml"
+    cfg.write_text(f"model: {{name: {MODEL}}}\ncameras:\n"
+                   f"  flood:\n    source: {{input: {course}}}\n"
+                   f"  door:\n    source: {{input: {course}, realtime: true}}\n"
+                   f"  till:\n    source: {{input: {course}, realtime: true}}\n")
+    proc = edgewatch_cli(["-c", str(cfg), "--summary", str(tmp_path / "s.json"), "--no-progress"], worker_env)
+    assert proc.returncode == 0, proc.stderr
+    cams = json.loads((tmp_path / "s.json").read_text())["cameras"]
+    for cam in ("door", "till"):
+        assert cams[cam]["dropped"] == 0 and cams[cam]["frames"] == TRUTH["frames"], (cam, cams[cam]["dropped"])
+        assert cams[cam]["latency_ms_p95"] < 500, cams[cam]["latency_ms_p95"]
+        _stays_match_the_truth(cams[cam])
+    assert cams["flood"]["frames"] == TRUTH["frames"] and cams["flood"]["fps"] > 2 * cams["door"]["fps"]

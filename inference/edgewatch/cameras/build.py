@@ -123,7 +123,10 @@ def build_camera(cam_id: str, cfg: Config, opened: Opened, models: SharedModels,
     if info.kind == "image":
         # One picture: a person seen once is a person (there are no further frames to confirm them).
         cam_cfg = cam_cfg.model_copy(update={"tracker": cam_cfg.tracker.model_copy(update={"min_hits": 1})})
-    source.prepare = models.detector.prepare
+    # Every frame of an ungated camera is detected: scale it in its decode thread, beside inference.
+    # A gated camera (detect.fps, detect.motion) skips most frames: scale only those it detects.
+    gated = cam_cfg.detect.fps is not None or cam_cfg.detect.motion
+    source.prepare = None if gated else models.detector.prepare
     source.wake = wake
     analytics = Analytics(cam_cfg, cfg.model, (info.width, info.height),
                           embed=models.reid.embed if models.reid is not None else None)

@@ -18,6 +18,7 @@ import numpy as np
 from ..analytics import Analytics
 from ..config import CameraConfig, Config
 from ..errors import EdgewatchError
+from ..models.runtime import SharedInference
 from ..perf import PerfMeter
 from ..publishers.outputs import EventLog, Output
 from ..sources import FrameSource
@@ -54,7 +55,8 @@ class Camera:
         self.day = day
         self.gate = DetectGate(self.cfg.detect)
         self.perf = PerfMeter()
-        self.pending: deque[_Pending] = deque()
+        self.pending: deque[_Pending] = deque()  # this camera's items in order, until published
+        self.unsent: deque[_Pending] = deque()  # frames to detect that wait for a free request
         self.failure: EdgewatchError | None = None
         self.last_video_s = 0.0
         self.class_shares: dict[str, float] = {}  # running sum of segmentation shares, for the summary
@@ -70,9 +72,15 @@ class Camera:
         return (self.source.finished or self.failure is not None) and not self.pending
 
     # -- the loop's side -------------------------------------------------------------------------
-    def take(self, submit) -> bool:
-        """Queue the source's next item, if one is ready; frames the gate passes go to `submit`."""
-        if self.failure is not None:
+    def take(self, inference: SharedInference) -> bool:
+        """One step for this camera's turn: hand its oldest frame waiting for the detector to a free
+        request, or take the source's next item. Frames the gate skips need no request, so a busy
+        detector does not hold them in the source's queue; up to source.queue_size items wait here,
+        then the source drops its own oldest as a live camera must. False when there was nothing to do."""
+        if self.unsent and inference.free > 0:
+            self._submit(self.unsent.popleft(), inference)
+            return True
+        if self.failure is not None or len(self.pending) >= self.cfg.source.queue_size:
             return False
         try:
             item = self.source.poll()
@@ -90,11 +98,18 @@ class Camera:
             entry.done = True
         else:
             entry.decision = self.gate.decide(item)
-            if entry.decision is Decision.DETECT:
-                submit(entry, item.tensor)
-            else:
+            if entry.decision is not Decision.DETECT:
                 entry.done = True
+            elif inference.free > 0 and not self.unsent:
+                self._submit(entry, inference)
+            else:
+                self.unsent.append(entry)
         return True
+
+    def _submit(self, entry: _Pending, inference: SharedInference) -> None:
+        frame = entry.item
+        # A gated camera's frames are scaled here, only those detected (build.py).
+        inference.submit(entry, frame.tensor if frame.tensor is not None else self.models.detector.prepare(frame.image))
 
     @staticmethod
     def done(entry: _Pending, outputs: list[np.ndarray], infer_ms: float) -> None:
