@@ -56,7 +56,7 @@ class Camera:
         self.gate = DetectGate(self.cfg.detect)
         self.perf = PerfMeter()
         self.pending: deque[_Pending] = deque()  # this camera's items in order, until published
-        self.unsent: deque[_Pending] = deque()  # frames to detect that wait for a free request
+        self.unsent: _Pending | None = None  # a frame to detect that waits for a free request
         self.failure: EdgewatchError | None = None
         self.last_video_s = 0.0
         self.class_shares: dict[str, float] = {}  # running sum of segmentation shares, for the summary
@@ -73,14 +73,18 @@ class Camera:
 
     # -- the loop's side -------------------------------------------------------------------------
     def take(self, inference: SharedInference) -> bool:
-        """One step for this camera's turn: hand its oldest frame waiting for the detector to a free
-        request, or take the source's next item. Frames the gate skips need no request, so a busy
-        detector does not hold them in the source's queue; up to source.queue_size items wait here,
-        then the source drops its own oldest as a live camera must. False when there was nothing to do."""
-        if self.unsent and inference.free > 0:
-            self._submit(self.unsent.popleft(), inference)
+        """One step for this camera's turn: hand its frame waiting for the detector to a free request,
+        or take the source's next item. A camera whose frame waits takes nothing more (what it would
+        take could only wait behind it; left in the source's queue, the oldest are dropped as a live
+        camera must), but a busy detector never holds back another camera's frames that its gate
+        skips. False when there was nothing to do."""
+        if self.unsent is not None:
+            if inference.free <= 0:
+                return False
+            self._submit(self.unsent, inference)
+            self.unsent = None
             return True
-        if self.failure is not None or len(self.pending) >= self.cfg.source.queue_size:
+        if self.failure is not None:
             return False
         try:
             item = self.source.poll()
@@ -100,10 +104,10 @@ class Camera:
             entry.decision = self.gate.decide(item)
             if entry.decision is not Decision.DETECT:
                 entry.done = True
-            elif inference.free > 0 and not self.unsent:
+            elif inference.free > 0:
                 self._submit(entry, inference)
             else:
-                self.unsent.append(entry)
+                self.unsent = entry
         return True
 
     def _submit(self, entry: _Pending, inference: SharedInference) -> None:
