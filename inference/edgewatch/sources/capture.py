@@ -281,12 +281,17 @@ class FrameSource:
         self._stop.set()
         if self._thread is not None:
             # Drain so the reader is not stuck on a full queue, then wait for it to release the capture.
-            while self._thread.is_alive():
+            # Bounded: a reader blocked inside FFmpeg on a stalled stream must not keep a stopping
+            # worker from ending (the thread is a daemon; its capture goes with the process).
+            deadline = time.monotonic() + 15
+            while self._thread.is_alive() and time.monotonic() < deadline:
                 try:
                     self._queue.get(timeout=0.1)
                 except queue.Empty:
                     pass
-            self._thread.join(timeout=5)
+            self._thread.join(timeout=1)
+            if self._thread.is_alive():
+                log.warning("the reader of %s did not stop within 15 s; leaving it", self.info.uri)
         elif self._cap is not None:
             self._cap.release()
             self._cap = None
