@@ -24,7 +24,7 @@ from . import statefile
 from .cameras.build import Opened, build_camera, open_sources
 from .cameras.camera import Camera
 from .cameras.models import SharedModels, load_models
-from .config import Config
+from .config import Config, check_against_source
 from .errors import EdgewatchError
 from .models.runtime import SharedInference
 
@@ -165,6 +165,8 @@ class Worker:
             if cam_id in self.cameras or opened.source is None:
                 continue
             try:
+                info = opened.source.info  # checked here, as open_sources checks the inputs open at start
+                check_against_source(self.cfg, cam_id, info.width, info.height, info.fps)
                 cam = build_camera(cam_id, self.cfg, opened, self.stages.models, self.wake, self.stop, self.progress,
                                    self.today)
             except EdgewatchError as err:

@@ -17,6 +17,7 @@ from ..publishers.outputs import (EventLog, MqttOutput, Output, ProgressOutput, 
                                   WindowOutput, drawing)
 from ..publishers.video import VideoGate, open_sink
 from ..sources import FrameSource, open_source
+from ..sources.locate import redact
 from .camera import Camera
 from .day import DayBook
 from .models import SharedModels
@@ -115,10 +116,10 @@ def open_sources(cfg: Config, strict: bool) -> dict[str, Opened]:
 
 def build_camera(cam_id: str, cfg: Config, opened: Opened, models: SharedModels, wake: threading.Event,
                  stop: threading.Event, progress: bool, today) -> Camera:
-    """The camera's analytics, day and outputs, once its input is open (their sizes are the frame's)."""
+    """The camera's analytics, day and outputs, once its input is open and checked (check_against_source;
+    their sizes are the frame's)."""
     source = opened.source
     info = source.info
-    check_against_source(cfg, cam_id, info.width, info.height, info.fps)
     cam_cfg = cfg.cameras[cam_id]
     if info.kind == "image":
         # One picture: a person seen once is a person (there are no further frames to confirm them).
@@ -163,6 +164,4 @@ def _mqtt(cfg: Config, cam_id: str) -> MqttPublisher | None:
 
 
 def _uri(cam: CameraConfig) -> str:
-    from ..sources.locate import redact
-
     return redact(cam.source.input or "")

@@ -89,8 +89,8 @@ class Camera:
         try:
             item = self.source.poll()
         except EdgewatchError as err:
-            self.failure = err
-            self.emit([Event("source_failed", self.last_video_s, {"detail": str(err)})])
+            self.failure = err  # e.g. lost for longer than source.reconnect.give_up_s: not retried
+            self.emit([Event("source_lost", self.last_video_s, {"detail": str(err)})])
             for out in self.outputs:
                 out.input_state("lost", str(err))
             return False
