@@ -50,3 +50,32 @@ def run_edgewatch(args: list[str], env: dict[str, str], timeout: float = 600, **
 @pytest.fixture(scope="session")
 def edgewatch_cli():
     return run_edgewatch
+
+
+EVAL_PYTHON = REPO / ".venv-eval" / "bin" / "python"
+
+
+@pytest.fixture(scope="session")
+def eval_python() -> Path:
+    """The evaluation venv (edgewatch[eval]: trackers brings opencv-python, so it is kept apart from the
+    worker's headless OpenCV); tests/run makes it."""
+    if not EVAL_PYTHON.exists():
+        pytest.fail(f"evaluation venv not found at {EVAL_PYTHON.parent.parent} (bash tests/run makes it)")
+    return EVAL_PYTHON
+
+
+@pytest.fixture(scope="session")
+def crowd3(worker_env: dict[str, str]) -> Path:
+    """A generated crowded clip (bench/crowd.py): up to 3 people at once, 20 s, with its exact truth.
+    Kept in artifacts/ between runs (remade when the generator changes)."""
+    sys.path.insert(0, str(REPO / "bench"))
+    import crowd
+
+    out = Path(os.environ.get("EDGEWATCH_ARTIFACTS", REPO / "artifacts")) / "crowd"
+    saved = dict(os.environ)
+    os.environ.update({k: worker_env[k] for k in ("EDGEWATCH_MODELS", "XDG_CACHE_HOME")})
+    try:
+        return crowd.make_clip(3, out, seconds=20.0)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)

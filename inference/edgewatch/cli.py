@@ -26,6 +26,7 @@ RUN_HELP = """examples:
   edgewatch -c site.yaml                 # every camera of the file, one process, one model
   edgewatch cameras check -c site.yaml   # open every camera's input without running the model
   edgewatch models fetch person-detection-retail-0013 --precision FP16
+  edgewatch evaluate clip.mp4 --gt gt.txt -c lines.yaml  # accuracy and speed on your scene (edgewatch[eval])
 """
 
 
@@ -50,6 +51,9 @@ def _run_parser() -> argparse.ArgumentParser:
     p.add_argument("--mqtt-password", help="MQTT password (prefer EDGEWATCH_MQTT_PASSWORD or _FILE)")
     p.add_argument("--summary", help="write a JSON summary of the run to this file (- for stdout)")
     p.add_argument("--state-file", help="persist the day's totals here across restarts")
+    p.add_argument("--tracks", help="write every frame's confirmed tracks here, MOTChallenge format (several "
+                   "cameras: put {camera} in the name, e.g. tracks-{camera}.txt)")
+    p.add_argument("--detections", help="write the detections the tracker was given here, MOTChallenge format, id -1")
     p.add_argument("--show", action="store_true", default=None, help="show the annotated video in a window")
     p.add_argument("--strict", action="store_true", help="with several cameras: one whose input cannot be opened at "
                    "start is an error (default: it waits and retries while the others run)")
@@ -65,7 +69,8 @@ def _overrides(a: argparse.Namespace) -> dict[str, Any]:
         "camera": a.camera, "model.precision": a.precision, "model.adapter": a.adapter, "source.realtime": a.realtime,
         "source.loop": a.loop, "video.output": a.output, "video.policy": a.video_policy, "mqtt.host": a.mqtt_host,
         "mqtt.port": a.mqtt_port, "mqtt.username": a.mqtt_user, "mqtt.password": a.mqtt_password,
-        "summary": a.summary, "state_file": a.state_file, "video.show": a.show,
+        "summary": a.summary, "state_file": a.state_file,
+        "tracks_file": a.tracks, "detections_file": a.detections, "video.show": a.show,
     }
 
 
@@ -230,7 +235,16 @@ def cmd_cameras(argv: list[str]) -> int:
     return 0 if all(ok for _, _, ok in results) else 1
 
 
-COMMANDS = {"models": cmd_models, "cameras": cmd_cameras, "healthcheck": cmd_healthcheck, "run": cmd_run}
+def cmd_evaluate(argv: list[str]) -> int:
+    from .evaluation.command import main as evaluate
+
+    try:
+        return evaluate(argv)
+    except EdgewatchError as err:  # every error of the command says it is the evaluation's
+        raise EdgewatchError(str(err) if str(err).startswith("evaluate: ") else f"evaluate: {err}") from None
+
+
+COMMANDS = {"evaluate": cmd_evaluate, "models": cmd_models, "cameras": cmd_cameras, "healthcheck": cmd_healthcheck, "run": cmd_run}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -170,6 +170,10 @@ class CameraConfig(_Section):
     alerts: AlertConfig = AlertConfig()
     video: VideoConfig = VideoConfig()
     state_file: str | None = Field(None, description="persist the day's totals here so a restart keeps them")
+    tracks_file: str | None = Field(None, description="write every frame's confirmed tracks here, MOTChallenge format "
+                                    "(frame,id,x,y,w,h,conf,-1,-1,-1; frames from 1), to score the run (--tracks)")
+    detections_file: str | None = Field(None, description="write the detections the tracker was given here, same format "
+                                        "with id -1, to feed another tracker the same input (--detections)")
 
     @model_validator(mode="after")
     def _unique_names(self) -> "CameraConfig":
@@ -183,7 +187,9 @@ class CameraConfig(_Section):
 
 # Sections that belong to a camera; at the top level of a `cameras:` config they are every camera's defaults.
 CAMERA_KEYS = tuple(CameraConfig.model_fields)
-DEFAULT_KEYS = ("source", "detect", "tracker", "alerts", "video", "state_file")
+DEFAULT_KEYS = ("source", "detect", "tracker", "alerts", "video", "state_file", "tracks_file", "detections_file")
+# Per-camera files: with several cameras each needs its own, `{camera}` in the top-level default.
+CAMERA_FILES = ("state_file", "tracks_file", "detections_file")
 DEFAULT_MAX_CAMERAS = 16
 
 
@@ -215,7 +221,7 @@ class Config(_Section):
         for cam, c in self.cameras.items():
             if c.tracker.low_threshold > self.model.threshold:
                 raise ValueError(f"cameras.{cam}.tracker.low_threshold must not exceed model.threshold")
-            for key, value in (("video.output", c.video.output), ("state_file", c.state_file)):
+            for key, value in (("video.output", c.video.output), *((k, getattr(c, k)) for k in CAMERA_FILES)):
                 if value and value != "-" and (f"{key}={value}") in outputs:
                     raise ValueError(f"cameras.{cam}.{key}: {value!r} is also camera {outputs[key + '=' + value]!r}'s "
                                      "(use {camera} in the default)")
@@ -239,7 +245,8 @@ def normalise(data: dict[str, Any]) -> dict[str, Any]:
 
     One camera: `camera`, `source`, `lines`, ... at the top level (today's form, and the command line's).
     Several: `cameras: {id: {...}}`, where top-level source/detect/tracker/alerts/video/state_file are
-    every camera's defaults, and `{camera}` in video.output and state_file is the camera's id."""
+    every camera's defaults, and `{camera}` in video.output and the per-camera files (state_file,
+    tracks_file, detections_file) is the camera's id."""
     data = dict(data)
     if "cameras" not in data:
         cam = data.pop("camera", "cam1")
@@ -271,8 +278,9 @@ def _fill_templates(data: dict[str, Any]) -> dict[str, Any]:
     for cam, own in data["cameras"].items():
         if not isinstance(own, dict) or not isinstance(cam, str):
             continue
-        if isinstance(own.get("state_file"), str):
-            own["state_file"] = own["state_file"].replace("{camera}", cam)
+        for key in CAMERA_FILES:
+            if isinstance(own.get(key), str):
+                own[key] = own[key].replace("{camera}", cam)
         video = own.get("video")
         if isinstance(video, dict) and isinstance(video.get("output"), str):
             own["video"] = {**video, "output": video["output"].replace("{camera}", cam)}

@@ -69,6 +69,7 @@ class ModelOutput:
     detections: list[Detection] | None = None
     segmentation: Segmentation | None = None
     classification: Classification | None = None
+    held: bool = False  # the detector skipped this frame (detect.fps, motion gate): tracks are held
 
 
 @dataclass

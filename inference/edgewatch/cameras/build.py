@@ -13,7 +13,7 @@ from ..analytics import Analytics
 from ..config import CameraConfig, Config, check_against_source
 from ..errors import EdgewatchError
 from ..publishers.mqtt import MqttPublisher
-from ..publishers.outputs import (EventLog, MqttOutput, Output, ProgressOutput, StateFileOutput, VideoOutput,
+from ..publishers.outputs import (EventLog, MotOutput, MqttOutput, Output, ProgressOutput, StateFileOutput, VideoOutput,
                                   WindowOutput, drawing)
 from ..publishers.video import VideoGate, open_sink
 from ..sources import FrameSource, open_source
@@ -148,6 +148,9 @@ def build_camera(cam_id: str, cfg: Config, opened: Opened, models: SharedModels,
             outputs.append(WindowOutput(cam_id, draw, stop))
     if cam_cfg.state_file:
         outputs.append(StateFileOutput(day.save))
+    for path, tracks in ((cam_cfg.tracks_file, True), (cam_cfg.detections_file, False)):
+        if path:
+            outputs.append(MotOutput(path, tracks, cam_cfg.tracker.low_threshold))
     if progress and len(cfg.cameras) == 1 and not (info.live or cam_cfg.source.loop) and sys.stderr.isatty():
         outputs.append(ProgressOutput(info.frame_count))
     return Camera(cam_id, cfg, source, models, outputs, event_log, day, analytics)

@@ -145,7 +145,7 @@ class Camera:
         if entry.decision is Decision.DETECT:
             facts = self.analytics.update(self.models.adapter.postprocess(entry.outputs, frame, entry.infer_ms))
         else:
-            facts = self.analytics.hold(ModelOutput(frame, 0.0, detections=[]), entry.decision is Decision.STILL)
+            facts = self.analytics.hold(ModelOutput(frame, 0.0, detections=[], held=True), entry.decision is Decision.STILL)
         seg = facts.output.segmentation
         if seg is not None:
             self.seg_frames += 1

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import mot
 from ..config import CameraConfig
 from ..errors import EdgewatchError
 from ..types import Event, FrameFacts
@@ -179,6 +180,38 @@ class StateFileOutput(Output):
 
     def close(self) -> list[str]:
         self.save()
+        return []
+
+
+class MotOutput(Output):
+    """--tracks / --detections: every frame's confirmed tracks, or the detections the tracker was given,
+    as a MOTChallenge file (mot.py), so a run can be scored with standard tools."""
+
+    def __init__(self, path: str, tracks: bool, low_threshold: float) -> None:
+        try:
+            self.file = open(path, "w", buffering=1 << 16)  # noqa: SIM115 - closed in close()
+        except OSError as err:
+            raise EdgewatchError(f"{'tracks' if tracks else 'detections'} file {path}: cannot write "
+                                 f"({err.strerror or err})") from None
+        self.tracks = tracks
+        self.low = low_threshold
+
+    def frame(self, facts: FrameFacts) -> None:
+        out, n = facts.output, facts.frame.index + 1
+        if self.tracks:
+            # A track is written where it was detected in this frame; on a frame the detector skipped
+            # (detect.fps, motion gate) where it is held, as drawn.
+            now = facts.frame.video_s
+            for t in facts.tracks:
+                if out.held or t.last_seen_s >= now:
+                    self.file.write(mot.row(n, t.id, t.box, t.score))
+        elif out.detections and not out.held:
+            for d in out.detections:
+                if d.score >= self.low:
+                    self.file.write(mot.row(n, -1, d.box, d.score))
+
+    def close(self) -> list[str]:
+        self.file.close()
         return []
 
 

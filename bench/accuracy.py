@@ -1,0 +1,135 @@
+"""Tracking accuracy in a crowd: Edgewatch's tracker against the `trackers` package's ByteTrack on the
+same detections, on generated crowded clips (bench/crowd.py), plus the course video's exact counts.
+
+Runs in the evaluation venv (edgewatch[eval]: trackers pulls opencv-python beside the headless one):
+
+    python3 -m venv .venv-eval && .venv-eval/bin/pip install -e 'inference[eval]'
+    EDGEWATCH_MODELS=../shared/models .venv-eval/bin/python bench/accuracy.py [--people 3 6 10] [--out DIR]
+
+One worker run per clip writes both the detections it gave its tracker (--detections) and its tracks
+(--tracks); ByteTrack (defaults, the clip's frame rate) gets that detections file. Targets (issue 10):
+IDF1 and HOTA >= ByteTrack's + 0.05 on every clip, ID switches <= ByteTrack's, line counts exact, the
+course video's 6 people each within 1.5 s, the tracker's own cost under 1 ms a frame with 10 people.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import crowd  # noqa: E402
+
+from edgewatch import mot  # noqa: E402
+from edgewatch.config import LineConfig, TrackerConfig  # noqa: E402
+from edgewatch.evaluation import score  # noqa: E402
+
+METRICS = ["IDF1", "HOTA", "MOTA", "IDSW"]
+
+
+def run_worker(video: Path, work: Path, cfg: Path | None) -> tuple[Path, Path, dict]:
+    det, tracks, summary = work / "detections.txt", work / "tracks.txt", work / "summary.json"
+    cmd = [sys.executable, "-m", "edgewatch", "-i", str(video), "-m", "person-detection-retail-0013",
+           "--detections", str(det), "--tracks", str(tracks), "--summary", str(summary), "--no-progress"]
+    subprocess.run(cmd + (["-c", str(cfg)] if cfg else []), check=True, stderr=subprocess.DEVNULL)
+    return det, tracks, json.loads(summary.read_text())
+
+
+def bytetrack(det: Path, out: Path, fps: float) -> Path:
+    import supervision as sv
+    from trackers import ByteTrackTracker
+
+    rows = mot.read(det, "detections")
+    tracker = ByteTrackTracker(frame_rate=fps)
+    last = int(rows.frame.max()) if len(rows) else 0
+    with out.open("w") as f:
+        for n in range(1, last + 1):
+            at = rows.at(n)
+            dets = sv.Detections(xyxy=at.box.reshape(-1, 4), confidence=at.conf, class_id=np.zeros(len(at), int))
+            result = tracker.update(dets)
+            for box, tid, conf in zip(result.xyxy, result.tracker_id, result.confidence, strict=True):
+                if tid >= 0:
+                    f.write(mot.row(n, int(tid), tuple(box), float(conf)))
+    return out
+
+
+def tracker_cost_ms(det: Path, fps: float) -> float:
+    """Edgewatch's tracker alone on a clip's detections: mean ms a frame."""
+    from edgewatch.analytics.tracker import Tracker
+    from edgewatch.types import Detection
+
+    rows = mot.read(det, "detections")
+    frames = [[Detection(tuple(b), float(c)) for b, c in zip(r.box, r.conf, strict=True)]
+              for r in (rows.at(n) for n in range(1, int(rows.frame.max()) + 1))]
+    tracker = Tracker(TrackerConfig(), 0.5, (crowd.W, crowd.H))
+    t0 = time.perf_counter()
+    for n, dets in enumerate(frames):
+        tracker.update(dets, n / fps)
+    return (time.perf_counter() - t0) * 1000 / len(frames)
+
+
+def course_check(work: Path) -> tuple[int, float, bool]:
+    truth = json.loads(crowd.TRUTH.read_text())
+    work.mkdir(exist_ok=True)
+    _, _, s = run_worker(crowd.COURSE, work, None)
+    tracks = s["tracks"]
+    worst = max((max(abs(t["enter_s"] - p["enter_s"]), abs((t["exit_s"] or 0) - p["exit_s"]))
+                 for t, p in zip(tracks, truth["people"], strict=False)), default=99.0)
+    return s["total"], worst, s["total"] == truth["total"] and worst <= 1.5
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--people", type=int, nargs="+", default=[3, 6, 10])
+    ap.add_argument("--out", type=Path, default=crowd.ROOT / "artifacts" / "accuracy")
+    a = ap.parse_args()
+    os.environ.setdefault("EDGEWATCH_MODELS", str(crowd.SHARED / "models"))
+    a.out.mkdir(parents=True, exist_ok=True)
+    met = True
+    print(f"{'clip':8} {'tracker':10} " + " ".join(f"{m:>6}" for m in METRICS) + "  unique  lines (found/true)")
+    for n in a.people:
+        clip = crowd.make_clip(n, a.out / "clips")
+        truth = json.loads((clip / "truth.json").read_text())
+        work = a.out / f"crowd{n}"
+        work.mkdir(exist_ok=True)
+        det, ours, summary = run_worker(clip / "video.mp4", work, clip / "lines.yaml")
+        theirs = bytetrack(det, work / "bytetrack.txt", crowd.FPS)
+        gt = clip / "gt" / "gt.txt"
+        lines = [LineConfig(**ln) for ln in crowd.LINES]
+        figures = {}
+        for name, path in (("edgewatch", ours), ("bytetrack", theirs)):
+            m = score.track_metrics(gt, path, METRICS)
+            rows = mot.read(path, name)
+            counted = summary["lines"] if name == "edgewatch" else score.true_line_counts(rows, lines, (crowd.W, crowd.H), crowd.FPS)
+            unique = summary["total"] if name == "edgewatch" else len(rows.ids)
+            figures[name] = m
+            exact = counted == truth["lines"]
+            print(f"crowd{n:<3} {name:10} " + " ".join(f"{m[k]:6.3f}" if k != "IDSW" else f"{int(m[k]):6d}" for k in METRICS)
+                  + f"  {unique:3d}/{truth['people']:<3d} {'exact' if exact else 'OFF'} {counted} / {truth['lines']}")
+            if name == "edgewatch":
+                met &= exact
+        e, b = figures["edgewatch"], figures["bytetrack"]
+        ok = e["IDF1"] >= b["IDF1"] + 0.05 and e["HOTA"] >= b["HOTA"] + 0.05 and e["IDSW"] <= b["IDSW"]
+        met &= ok
+        print(f"crowd{n:<3} IDF1 {e['IDF1'] - b['IDF1']:+.3f}  HOTA {e['HOTA'] - b['HOTA']:+.3f}  "
+              f"IDSW {int(e['IDSW'] - b['IDSW']):+d} against ByteTrack: {'target met' if ok else 'target NOT met'}")
+        if n == max(a.people):
+            cost = tracker_cost_ms(det, crowd.FPS)
+            print(f"tracker cost on crowd{n}: {cost:.3f} ms a frame (target < 1 ms)")
+            met &= cost < 1.0
+    total, worst, exact = course_check(a.out / "course")
+    print(f"course video: {total} people (truth 6), worst enter/exit error {worst:.2f} s (target <= 1.5): "
+          f"{'exact' if exact else 'NOT exact'}")
+    met &= exact
+    print("all targets met" if met else "some targets NOT met")
+
+
+if __name__ == "__main__":
+    main()

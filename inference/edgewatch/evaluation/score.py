@@ -1,0 +1,51 @@
+"""Metrics of a tracks file against ground truth, and the counts a perfect tracker would give."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .. import mot
+from ..analytics.geometry import anchor
+from ..analytics.lines import LineCounter
+from ..config import LineConfig
+from ..errors import EdgewatchError
+
+# Metric name -> (trackers.eval family, attribute). The table's columns; `--metrics` picks among them.
+METRICS = {
+    "IDF1": ("Identity", "IDF1"), "IDP": ("Identity", "IDP"), "IDR": ("Identity", "IDR"),
+    "HOTA": ("HOTA", "HOTA"), "DetA": ("HOTA", "DetA"), "AssA": ("HOTA", "AssA"),
+    "MOTA": ("CLEAR", "MOTA"), "MOTP": ("CLEAR", "MOTP"), "IDSW": ("CLEAR", "IDSW"),
+    "FP": ("CLEAR", "CLR_FP"), "FN": ("CLEAR", "CLR_FN"), "MT": ("CLEAR", "MT"), "ML": ("CLEAR", "ML"),
+    "Frag": ("CLEAR", "Frag"),
+}
+DEFAULT_METRICS = ["IDF1", "HOTA", "MOTA", "IDSW"]
+EXTRA_HINT = "pip install 'edgewatch[eval]' (it brings opencv-python beside the worker's headless OpenCV: " \
+             "give it its own venv, see the README)"
+
+
+def check_metrics(names: list[str]) -> list[str]:
+    for n in names:
+        if n not in METRICS:
+            raise EdgewatchError(f"evaluate: --metrics: unknown metric {n!r} (known: {', '.join(METRICS)})")
+    return names
+
+
+def track_metrics(gt: Path, tracks: Path, names: list[str]) -> dict[str, float]:
+    """The chosen metrics of `tracks` against `gt` (IoU 0.5 for CLEAR and Identity; HOTA over all IoUs)."""
+    try:
+        from trackers.eval import evaluate_mot_sequence
+    except ImportError:
+        raise EdgewatchError(f"evaluate: the metrics library is not installed: {EXTRA_HINT}") from None
+    families = sorted({METRICS[n][0] for n in names})
+    result = evaluate_mot_sequence(gt_path=gt, tracker_path=tracks, metrics=families)
+    return {n: float(getattr(getattr(result, METRICS[n][0]), METRICS[n][1])) for n in names}
+
+
+def true_line_counts(truth: mot.MotRows, lines: list[LineConfig], frame_size: tuple[int, int],
+                     fps: float) -> dict[str, dict[str, int]]:
+    """The line counts a perfect tracker gives: the worker's own line counter on the true paths."""
+    counter = LineCounter(lines, frame_size)
+    for f in sorted(set(truth.frame.tolist())):
+        rows = truth.at(f)
+        counter.update({int(i): anchor(tuple(b)) for i, b in zip(rows.ident, rows.box, strict=True)}, f / fps)
+    return {c.name: {"in": c.in_count, "out": c.out_count} for c in counter.counts()}

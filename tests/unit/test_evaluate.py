@@ -1,0 +1,70 @@
+"""`edgewatch evaluate`, run in the evaluation venv (edgewatch[eval]) on a generated crowded clip."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+
+from edgewatch import mot
+
+
+def evaluate(eval_python, env, *args, cwd=None):
+    return subprocess.run([str(eval_python), "-m", "edgewatch", "evaluate", *map(str, args)], env=env, cwd=cwd,
+                          capture_output=True, text=True, timeout=600)
+
+
+def test_the_truth_scored_against_itself_is_perfect(eval_python, worker_env, crowd3, tmp_path):
+    """The metric library is wired right: the clip's own truth as the tracks gives IDF1 1.0."""
+    gt = crowd3 / "gt" / "gt.txt"
+    r = evaluate(eval_python, worker_env, crowd3 / "video.mp4", "--gt", gt, "--tracks", gt,
+                 "-c", crowd3 / "lines.yaml", "--out", tmp_path)
+    assert r.returncode == 0, r.stderr
+    row = json.loads((tmp_path / "results.json").read_text())[0]
+    assert (row["IDF1"], row["HOTA"], row["MOTA"], row["IDSW"]) == (1.0, 1.0, 1.0, 0)
+    truth = json.loads((crowd3 / "truth.json").read_text())
+    assert row["unique"] == row["unique_true"] == truth["people"]
+    for name, c in truth["lines"].items():
+        assert row[name] == row[f"{name}_true"] == f"{c['in']}/{c['out']}"
+    assert "IDF1" in r.stdout.splitlines()[0]  # the table on the terminal
+
+
+def test_a_real_run_reports_real_figures(eval_python, worker_env, crowd3, tmp_path):
+    gt = crowd3 / "gt" / "gt.txt"
+    r = evaluate(eval_python, worker_env, crowd3 / "video.mp4", "--gt", gt, "-c", crowd3 / "lines.yaml",
+                 "--tracker", "min_hits=3", "--tracker", "min_hits=6", "--out", tmp_path)
+    assert r.returncode == 0, r.stderr
+    rows = json.loads((tmp_path / "results.json").read_text())
+    assert [row["variant"] for row in rows] == ["person-detection-retail-0013 FP16 min_hits=3",
+                                                "person-detection-retail-0013 FP16 min_hits=6"]
+    for row in rows:
+        assert 0.3 < row["IDF1"] < 1.0 and 0.3 < row["HOTA"] < 1.0
+        assert row["fps"] > 0 and row["infer_ms"] > 0 and 1.0 < row["model_mb"] < 5.0
+    # a track must be seen longer before it counts: fewer people counted, never more
+    assert rows[1]["unique"] <= rows[0]["unique"]
+    assert (tmp_path / "results.csv").read_text().startswith("variant,fps,infer_ms,model_mb,IDF1")
+    assert (tmp_path / "results.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # the scored tracks are the run's own --tracks file
+    assert len(mot.read(tmp_path / "runs" / "run0.tracks.txt")) > 100
+
+
+@pytest.mark.parametrize("case, cause", [
+    ("columns", "ground truth .*gt.txt: line 1: 5 columns, expected at least 6"),
+    ("beyond", "ground truth .*gt.txt: line 2: frame 999 is beyond the video's 200 frames"),
+    ("metric", "--metrics: unknown metric 'IDF2'"),
+    ("model", "model road-segmentation-adas-0001 is a segmentation model, not a detector"),
+    ("tracker", "--tracker: tracker.min_hitz: unknown key"),
+])
+def test_bad_input_is_one_line_and_exit_2(eval_python, worker_env, crowd3, tmp_path, case, cause):
+    gt = tmp_path / "gt.txt"
+    gt.write_text("1,1,10,10,5\n" if case == "columns" else "1,1,10,10,50,90\n999,1,10,10,50,90\n"
+                  if case == "beyond" else (crowd3 / "gt" / "gt.txt").read_text())
+    extra = {"metric": ["--metrics", "IDF1,IDF2"], "model": ["-m", "road-segmentation-adas-0001"],
+             "tracker": ["--tracker", "min_hitz=2"]}.get(case, [])
+    r = evaluate(eval_python, worker_env, crowd3 / "video.mp4", "--gt", gt, "--out", tmp_path / "out", *extra)
+    assert r.returncode == 2
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("edgewatch: error: evaluate: "), r.stderr
+    assert __import__("re").search(cause, lines[0]), lines[0]
+    assert not (tmp_path / "out" / "results.json").exists()

@@ -1,0 +1,70 @@
+"""--tracks and --detections: MOTChallenge files that round-trip and name their faults."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from edgewatch import mot
+from edgewatch.errors import EdgewatchError
+
+
+def test_rows_round_trip(tmp_path):
+    boxes = [(10.0, 20.0, 50.5, 120.25), (300.0, 40.0, 360.0, 200.0)]
+    path = tmp_path / "t.txt"
+    path.write_text(mot.row(3, 7, boxes[0], 0.91) + mot.row(1, 2, boxes[1], 0.5))
+    rows = mot.read(path)
+    assert rows.frame.tolist() == [1, 3]  # sorted by frame
+    assert rows.ident.tolist() == [2, 7]
+    assert np.allclose(rows.box, [boxes[1], boxes[0]], atol=0.01)
+    assert np.allclose(rows.conf, [0.5, 0.91])
+
+
+def test_a_run_writes_its_tracks_and_detections(tmp_path, videos, worker_env, edgewatch_cli):
+    tracks, dets, summary = tmp_path / "tracks.txt", tmp_path / "det.txt", tmp_path / "s.json"
+    r = edgewatch_cli(["-i", str(videos / "Pedestrian_Detect_2_1_1.mp4"), "-m", "person-detection-retail-0013",
+                       "--tracks", str(tracks), "--detections", str(dets), "--summary", str(summary),
+                       "--no-progress"], worker_env)
+    assert r.returncode == 0, r.stderr
+    s = json.loads(summary.read_text())
+    t = mot.read(tracks, max_frame=s["frames"])
+    d = mot.read(dets, max_frame=s["frames"])
+    assert t.ids == {tr["id"] for tr in s["tracks"]} == set(range(1, 7))
+    assert d.ids == {-1}
+    assert d.conf.min() >= 0.1  # what the tracker was given: tracker.low_threshold and up
+    for tr in s["tracks"]:  # each person's rows lie between their entry and exit (frames from 1 at 10 fps)
+        frames = t.frame[t.ident == tr["id"]]
+        assert tr["enter_s"] * 10 + 1 <= frames.min() and frames.max() <= tr["exit_s"] * 10 + 1.01
+    # every track row is one of the frame's detections: a track is written where it was detected
+    for n in np.unique(t.frame)[::50]:
+        for box in t.at(n).box:
+            assert np.abs(d.at(n).box - box).max(axis=1).min() < 0.02
+
+
+def test_several_cameras_need_their_own_files(tmp_path, videos):
+    from edgewatch import config
+
+    data = {"tracks_file": str(tmp_path / "t.txt"),
+            "cameras": {"a": {"source": {"input": "x.mp4"}}, "b": {"source": {"input": "y.mp4"}}}}
+    with pytest.raises(EdgewatchError, match=r"cameras.b.tracks_file: .* also camera .a..s \(use \{camera\}"):
+        config.validate(data, origin="site.yaml")
+    data["tracks_file"] = str(tmp_path / "tracks-{camera}.txt")
+    cfg = config.validate(data, origin="site.yaml")
+    assert cfg.cameras["b"].tracks_file.endswith("tracks-b.txt")
+
+
+@pytest.mark.parametrize("text, cause", [
+    ("1,1,10,10,5\n", "line 1: 5 columns, expected at least 6"),
+    ("1,1,10,10,5,5,1\n1,2,10,10,5,5\n", "line 2: 6 columns, expected 7"),
+    ("0,1,10,10,5,5\n", "frame 0 is not a whole number from 1"),
+    ("1,1,10,10,-5,5\n", "line 1: box width and height must be positive"),
+    ("1,a,10,10,5,5\n", "line 1: not a number"),
+    ("1,1,10,10,5,5\n2000,1,10,10,5,5\n", "line 2: frame 2000 is beyond the video's 1394 frames"),
+])
+def test_bad_files_are_named(tmp_path, text, cause):
+    p = tmp_path / "gt.txt"
+    p.write_text(text)
+    with pytest.raises(EdgewatchError, match=cause):
+        mot.read(p, "ground truth", max_frame=1394)
