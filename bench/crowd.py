@@ -34,7 +34,7 @@ SHARED = Path(os.environ.get("EDGEWATCH_SHARED", ROOT.parent / "shared"))
 COURSE = SHARED / "videos" / "Pedestrian_Detect_2_1_1.mp4"
 TRUTH = ROOT / "tests" / "fixtures" / "pedestrian_truth.json"
 W, H, FPS = 768, 432, 10
-VERSION = 5  # bump when the clips change, so cached ones are made again
+VERSION = 7  # bump when the clips change, so cached ones are made again
 
 # The floor's perspective, measured on the course video: a person whose feet are at y is about
 # height(y) pixels tall (310 px at the bottom edge, ~190 px at the table).
@@ -151,7 +151,10 @@ class Actor:
     start_f: int
     waypoints: list[tuple[float, float, float]]  # (x, y, seconds to stand there on arrival)
     speed: float  # body heights a second
-    lateral: float = 0.0  # px offset at right angles to the path (a companion walking beside)
+    lateral: float = 0.0  # -1 / +1: a companion walking beside the leader, on their left / right
+    # Clothes of their own (hue shift, saturation and brightness scale): the course video has six people,
+    # a crowd made of them would otherwise hold identical twins, which no camera sees.
+    tint: tuple[float, float, float] = (0.0, 1.0, 1.0)
     track: dict[int, tuple[float, float, bool, bool]] = field(default_factory=dict)  # frame -> x, y, standing, facing left
 
     def plan(self) -> None:
@@ -174,8 +177,9 @@ class Actor:
             for _ in range(int(stand * FPS)):
                 self.track[f] = (x, y, True, left)
                 f += 1
-        if self.lateral:  # beside the leader: offset across the direction of travel (here: in depth)
-            self.track = {k: (px, py + self.lateral, s, lf) for k, (px, py, s, lf) in self.track.items()}
+        if self.lateral:  # beside the leader, a shoulder's width apart (and a step nearer or further), both seen
+            self.track = {k: (px + self.lateral * 0.4 * height_at(py), py + 10 * np.sign(self.lateral), s, lf)
+                          for k, (px, py, s, lf) in self.track.items()}
 
     @property
     def frames(self) -> range:
@@ -188,6 +192,19 @@ def _side_point(rng: np.random.Generator, side: str) -> tuple[float, float]:
     if side == "right":
         return W + 70.0, float(rng.uniform(FLOOR_TOP + 20, 420))
     return _clear_of_lines(rng, 120, W - 120, 60), H + 60.0
+
+
+def _tint(rng: np.random.Generator) -> tuple[float, float, float]:
+    return float(rng.uniform(-45, 45)), float(rng.uniform(0.7, 1.8)), float(rng.uniform(0.75, 1.15))
+
+
+def tinted(sprite: Sprite, tint: tuple[float, float, float]) -> Sprite:
+    hue, sat, val = tint
+    hsv = cv2.cvtColor(sprite.image, cv2.COLOR_BGR2HSV).astype(np.float32)
+    hsv[..., 0] = (hsv[..., 0] + hue) % 180
+    hsv[..., 1] = np.clip(hsv[..., 1] * sat, 0, 255)
+    hsv[..., 2] = np.clip(hsv[..., 2] * val, 0, 255)
+    return Sprite(cv2.cvtColor(hsv.astype(np.uint8), cv2.COLOR_HSV2BGR), sprite.alpha, sprite.box)
 
 
 def scenario(people: int, seconds: float, seed: int, sources: int) -> list[Actor]:
@@ -214,9 +231,10 @@ def scenario(people: int, seconds: float, seed: int, sources: int) -> list[Actor
             way = [(*a, 0.0), (*mid, float(rng.uniform(0, 1))), (*a, 0.0)]
         else:
             way = [(*a, 0.0), (*mid, 0.0), (*b, 0.0)]
-        group = [Actor(0, int(rng.integers(sources)), f, way, speed)]
+        group = [Actor(0, int(rng.integers(sources)), f, way, speed, tint=_tint(rng))]
         if kind == "pair":
-            group.append(Actor(0, int(rng.integers(sources)), f, way, speed, lateral=float(rng.choice([-28.0, 28.0]))))
+            group.append(Actor(0, int(rng.integers(sources)), f, way, speed, lateral=float(rng.choice([-1.0, 1.0])),
+                               tint=_tint(rng)))
         for actor in group:
             actor.plan()
         span = [k for actor in group for k in actor.frames if 0 <= k < len(present)]
@@ -280,7 +298,7 @@ def render(lib: Library, actors: list[Actor], seconds: float, out: Path) -> tupl
             x, y, still, left = a.track[f]
             step = f - a.start_f
             frames = (lib.standing if still else lib.walking)[a.source % len(lib.walking)]
-            sprite = frames[step % len(frames)]
+            sprite = tinted(frames[step % len(frames)], a.tint)
             box, pixels = _paste(canvas, sprite, (x, y), left, a.ident, owner)
             placed.append((a.ident, box, pixels))
         in_frame = 0
@@ -301,22 +319,6 @@ def render(lib: Library, actors: list[Actor], seconds: float, out: Path) -> tupl
     return gt, most
 
 
-def true_line_counts(gt_rows: list[str]) -> dict[str, dict[str, int]]:
-    """The line counts a perfect tracker gives: edgewatch's own line counter on the true paths."""
-    from edgewatch.analytics.geometry import anchor
-    from edgewatch.analytics.lines import LineCounter
-    from edgewatch.config import LineConfig
-
-    counter = LineCounter([LineConfig(**ln) for ln in LINES], (W, H))
-    by_frame: dict[int, dict[int, tuple[float, float]]] = {}
-    for r in gt_rows:
-        f, i, x, y, w, h = (float(v) for v in r.split(",")[:6])
-        by_frame.setdefault(int(f), {})[int(i)] = anchor((x, y, x + w, y + h))
-    for f in sorted(by_frame):
-        counter.update(by_frame[f], f / FPS)
-    return {c.name: {"in": c.in_count, "out": c.out_count} for c in counter.counts()}
-
-
 def make_clip(people: int, out_dir: Path, seconds: float = 45.0, seed: int | None = None) -> Path:
     """The clip for `people` at once, made in out_dir/crowd<people> unless already there."""
     seed = 1000 + people if seed is None else seed
@@ -334,11 +336,17 @@ def make_clip(people: int, out_dir: Path, seconds: float = 45.0, seed: int | Non
     gt, most = render(lib, actors, seconds, tmp / "video.mp4")
     (tmp / "gt").mkdir()
     (tmp / "gt" / "gt.txt").write_text("".join(gt))
+    # The true line counts: the worker's own line counter on the true paths (what a perfect tracker gives).
+    from edgewatch import mot
+    from edgewatch.config import LineConfig
+    from edgewatch.evaluation.score import true_line_counts
+
+    true_lines = true_line_counts(mot.read(tmp / "gt" / "gt.txt"), [LineConfig(**ln) for ln in LINES], (W, H), FPS)
     (tmp / "lines.yaml").write_text("# counting lines of the generated clip (bench/crowd.py)\nlines:\n" + "".join(
         f"  - name: {ln['name']}\n    points: {ln['points']}\n" for ln in LINES))
     ids = {int(r.split(",")[1]) for r in gt}
     truth = {"params": params, "frames": int(seconds * FPS), "fps": FPS, "people": len(ids), "max_simultaneous": most,
-             "lines": true_line_counts(gt),
+             "lines": true_lines,
              "kinds": {"stop": sum(1 for a in actors if any(w[2] >= 2 for w in a.waypoints)),
                        "turn_back": sum(1 for a in actors if a.waypoints[0][:2] == a.waypoints[-1][:2]),
                        "side_by_side": sum(1 for a in actors if a.lateral)}}

@@ -44,6 +44,8 @@ class ReidConfig(_Section):
     model: str = Field("person-reidentification-retail-0287", description="re-identification model name or path")
     max_gap_s: float = Field(30.0, gt=0, description="someone back within this many seconds keeps their id")
     threshold: float = Field(0.6, gt=0, lt=1, description="cosine similarity needed to call it the same person")
+    reentry: bool = Field(True, description="recognise people who come back within max_gap_s (not counted again); "
+                          "false = appearance only keeps ids apart in a crowd (e.g. staff in one uniform)")
     refresh_s: float = Field(2.0, gt=0, description="a new view of each person in sight this often (besides when a "
                              "track is confirmed or found again): what they are recognised by when they come back")
 
@@ -74,7 +76,18 @@ class TrackerConfig(_Section):
     match_iou: float = Field(0.2, gt=0, le=1, description="minimum IoU for a detection to continue a track")
     min_hits: int = Field(3, ge=1, description="frames a track must be seen before it counts as a person")
     max_lost_s: float = Field(3.0, gt=0, description="a person unseen this long has left")
+    stale_s: float = Field(1.0, gt=0, description="a person unseen longer than this is only found again where they "
+                           "were last seen (standing still, missed by the detector), not where they might have walked")
     edge_margin: float = Field(0.04, ge=0, lt=0.5, description="share of width/height near a border that counts as that side")
+    direction_weight: float = Field(0.2, ge=0, le=2, description="cost of a detection against the way a track walks "
+                                    "(OC-SORT's direction consistency); 0 = IoU only")
+    appearance_weight: float = Field(2.0, ge=0, le=5, description="with model.reid: weight of appearance where motion is "
+                                     "ambiguous (two people close, a lost person coming back)")
+    appearance_min: float = Field(0.3, ge=-1, lt=1, description="with model.reid: a lost track is only found again by a "
+                                  "detection at least this similar (cosine)")
+
+
+Anchor = Literal["bottom_center", "center"]
 
 
 class LineConfig(_Section):
@@ -82,6 +95,10 @@ class LineConfig(_Section):
 
     name: str = Field(description="name used in MQTT state and events")
     points: list[tuple[float, float]] = Field(description="two [x, y] points in frame pixels; 'in' = crossing to the left of A->B")
+    anchor: Anchor = Field("bottom_center", description="the point of a person's box that crosses: bottom_center (the "
+                           "feet) or center (overhead cameras)")
+    min_frames: int = Field(1, ge=1, le=100, description="frames a person must be seen on the new side before the "
+                            "crossing counts (supervision's minimum_crossing_threshold): more = steadier in a crowd")
 
     @field_validator("points")
     @classmethod
@@ -96,6 +113,10 @@ class ZoneConfig(_Section):
 
     name: str = Field(description="name used in MQTT state and events")
     polygon: list[tuple[float, float]] = Field(description="three or more [x, y] points in frame pixels")
+    anchor: Anchor = Field("bottom_center", description="the point of a person's box that must be inside: "
+                           "bottom_center (the feet) or center (overhead cameras)")
+    inertia: int = Field(1, ge=1, le=100, description="frames a person must be seen inside to enter, and outside to "
+                         "leave (Frigate's inertia): more = no flicker at the border")
 
     @field_validator("polygon")
     @classmethod

@@ -36,10 +36,10 @@ def jittery_walk(x0: float, x1: float, seed: int) -> list[float]:
 def test_left_of_a_to_b_is_in() -> None:
     # A->B points down the screen; its left (as seen on screen) is the right half of the frame.
     line = CountingLine(LineConfig(**DOOR), band=5)
-    assert line.update(7, (300, 200), 0.0) is None
-    ev = line.update(7, (460, 200), 0.1)
+    assert line.update(7, feet_box(300, 200), 0.0) is None
+    ev = line.update(7, feet_box(460, 200), 0.1)
     assert ev is not None and ev.data == {"track_id": 7, "line": "door", "direction": "in"}
-    assert line.update(7, (300, 200), 0.2).data["direction"] == "out"
+    assert line.update(7, feet_box(300, 200), 0.2).data["direction"] == "out"
 
 
 def test_crossing_both_ways_with_jitter_counts_once_each() -> None:

@@ -18,7 +18,6 @@ from ..types import Box, Event, Frame, FrameFacts, ModelOutput
 from .alerts import AlertRules
 from .classwatch import ClassWatch
 from .counting import PeopleCounter
-from .geometry import anchor
 from .lines import LineCounter
 from .reid import ReidGallery
 from .tracker import Tracker, TrackState
@@ -43,8 +42,10 @@ class Analytics:
         self.cfg = cfg
         self.model = model
         self.frame_size = (int(w), int(h))
-        self.gallery = ReidGallery(model.reid) if model.reid is not None and embed is not None else None
-        self.embed = embed
+        # Re-id on: appearance keeps ids in a crowd (tracker) and, with reid.reentry, recognises people
+        # who come back (gallery).
+        self.embed = embed if model.reid is not None else None
+        self.gallery = ReidGallery(model.reid) if self.embed is not None and model.reid.reentry else None
         self.tracker = Tracker(cfg.tracker, model.threshold, self.frame_size)
         self.people = PeopleCounter(cfg.tracker, self.frame_size, self.gallery)
         self.lines = LineCounter(cfg.lines, self.frame_size)
@@ -78,19 +79,20 @@ class Analytics:
             return self._facts(output, [], events)
 
         dets = [d for d in output.detections if d.score >= self.cfg.tracker.low_threshold]
-        step = self.tracker.update(dets, now)
-        if self.gallery is not None:
+        frame = output.frame
+        step = self.tracker.update(dets, now, (lambda boxes: self.embed(frame, boxes)) if self.embed is not None else None)
+        if self.embed is not None:
             self._views(output.frame, step)
         events += self._remove(step.removed)
         events += self.people.confirm(step.confirmed, now)
         for st in step.confirmed:  # lines and zones see a new person's steps from their first frame
             pid = self.people.person_id(st.key)
             for t, box in st.history[:-1]:
-                events += self.lines.update({pid: anchor(box)}, t)
-                events += self.zones.update({pid: anchor(box)}, t)
+                events += self.lines.update({pid: box}, t)
+                events += self.zones.update({pid: box}, t)
             st.history.clear()
         tracks = self.people.refresh(step.active)
-        seen = {self.people.person_id(st.key): anchor(st.box) for st in step.active if st.visible}
+        seen = {self.people.person_id(st.key): st.box for st in step.active if st.visible}
         events += self.lines.update(seen, now)
         events += self.zones.update(seen, now)
         events += self.alerts.update(self.people.in_frame, tracks, now)
@@ -99,12 +101,14 @@ class Analytics:
     def _views(self, frame: Frame, step) -> None:
         """Re-id only where identity is in question: a track just confirmed (is it someone who left
         recently?), one seen again after a gap, and a fresh view of everyone in sight every
-        reid.refresh_s (what the gallery keeps when they leave). One batch for the frame."""
+        reid.refresh_s (what the tracker compares in a crowd, and the gallery keeps when they leave),
+        unless the tracker took a view this frame. One batch for the frame."""
         now, every = frame.video_s, self.model.reid.refresh_s
         need = {st.key: st for st in step.confirmed + step.refound}
         for st in step.active:
             if st.visible and (st.embedded_s is None or now - st.embedded_s >= every):
                 need.setdefault(st.key, st)
+        need = {k: st for k, st in need.items() if st.embedded_s != now}  # the tracker just took a view
         if need:
             states = list(need.values())
             for st, emb in zip(states, self.embed(frame, [st.box for st in states]), strict=True):

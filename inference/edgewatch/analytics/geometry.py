@@ -5,11 +5,12 @@ from __future__ import annotations
 from ..types import Box, Point
 
 
-def anchor(box: Box) -> Point:
-    """The point that stands for a person on lines and zones: the bottom-centre of the box (the feet),
-    which is where a person is on the floor, whatever their height or distance."""
-    x1, _, x2, y2 = box
-    return (x1 + x2) / 2, y2
+def anchor(box: Box, where: str = "bottom_center") -> Point:
+    """The point that stands for a person on a line or zone: by default the bottom-centre of the box
+    (the feet: where a person is on the floor, whatever their height or distance); "center" for a
+    camera looking straight down, which sees heads and shoulders, not feet."""
+    x1, y1, x2, y2 = box
+    return ((x1 + x2) / 2, y2) if where == "bottom_center" else ((x1 + x2) / 2, (y1 + y2) / 2)
 
 
 def border_side(box: Box, frame_size: tuple[int, int], margin: float) -> str | None:

@@ -15,8 +15,6 @@ _MEAS_STD = 0.05  # detector box jitter, in heights
 _PROC_POS_STD = 0.1  # unexplained position change, heights per sqrt(second)
 _PROC_VEL_STD = 0.5  # change of speed, heights per second per sqrt(second)
 _INIT_VEL_STD = 1.0  # a new track's speed is unknown: about a body height per second
-_LOST_VEL_TAU_S = 1.0  # an unseen person's speed fades with this time constant: people stop, and a
-# standing person's small speed estimate must not carry their box away while the detector misses them
 
 _H = np.hstack([np.eye(4), np.zeros((4, 4))])  # we measure cx, cy, w, h
 
@@ -62,8 +60,6 @@ class BoxKalman:
         Q = np.diag([(_PROC_POS_STD * h) ** 2] * 4 + [(_PROC_VEL_STD * h) ** 2] * 4) * dt
         self.x = F @ self.x
         self.P = F @ self.P @ F.T + Q
-        if lost:
-            self.x[4:6] *= np.exp(-dt / _LOST_VEL_TAU_S)
 
     def update(self, box: Box) -> None:
         z = box_to_z(box)

@@ -1,27 +1,33 @@
 """Counting lines: a person crossing segment A->B counts once, "in" or "out".
 
-The person's point is the bottom-centre of their box (geometry.anchor: the feet). "in" is a crossing
-from the right of A->B to its left as seen on screen (x right, y down), "out" the other way.
+The person's point is the line's anchor of their box (geometry.anchor: the feet by default). "in" is a
+crossing from the right of A->B to its left as seen on screen (x right, y down), "out" the other way.
 
 Hysteresis: a track's side only changes once its point is more than `band` pixels away from the
 line, so a box jittering on the line never counts twice. A crossing counts only if it happens within
-the segment (not on the line's extension beyond A or B).
+the segment (not on the line's extension beyond A or B), and only once the person has been seen on
+the new side in `min_frames` frames in a row (a box that swaps to a neighbour for a frame in a crowd
+does not count).
 """
 
 from __future__ import annotations
 
 from ..config import LineConfig
-from ..types import Event, LineCount, Point
+from ..types import Box, Event, LineCount, Point
+from .geometry import anchor
 
 
 class CountingLine:
     def __init__(self, cfg: LineConfig, band: float) -> None:
         (self.ax, self.ay), (self.bx, self.by) = cfg.points
         self.name = cfg.name
+        self.anchor = cfg.anchor
+        self.min_frames = cfg.min_frames
         self.band = band
         self.length = max(((self.bx - self.ax) ** 2 + (self.by - self.ay) ** 2) ** 0.5, 1e-9)
         self.count = LineCount(cfg.name)
         self._side: dict[int, tuple[int, Point]] = {}  # person id -> (settled side, point there)
+        self._pending: dict[int, tuple[int, Point, int]] = {}  # person id -> (new side, first point there, frames)
 
     def _signed_dist(self, p: Point) -> float:
         """Negative on the left of A->B as seen on screen (y grows downwards)."""
@@ -37,14 +43,26 @@ class CountingLine:
         t = ((x - self.ax) * (self.bx - self.ax) + (y - self.ay) * (self.by - self.ay)) / self.length**2
         return 0.0 <= t <= 1.0
 
-    def update(self, person_id: int, p: Point, now_s: float) -> Event | None:
+    def update(self, person_id: int, box: Box, now_s: float) -> Event | None:
+        p = anchor(box, self.anchor)
         d = self._signed_dist(p)
         if abs(d) <= self.band:
             return None  # on the line: undecided
         side = -1 if d < 0 else 1
         prev = self._side.get(person_id)
+        if prev is None or prev[0] == side:
+            self._side[person_id] = (side, p)
+            self._pending.pop(person_id, None)
+            return None
+        pending = self._pending.get(person_id)
+        frames = pending[2] + 1 if pending is not None and pending[0] == side else 1
+        first = pending[1] if pending is not None and pending[0] == side else p
+        if frames < self.min_frames:
+            self._pending[person_id] = (side, first, frames)
+            return None
+        self._pending.pop(person_id, None)
         self._side[person_id] = (side, p)
-        if prev is None or prev[0] == side or not self._within_segment(prev[1], p):
+        if not self._within_segment(prev[1], first):
             return None
         direction = "in" if side < 0 else "out"
         if direction == "in":
@@ -55,6 +73,7 @@ class CountingLine:
 
     def forget(self, person_id: int) -> None:
         self._side.pop(person_id, None)
+        self._pending.pop(person_id, None)
 
 
 class LineCounter:
@@ -65,12 +84,12 @@ class LineCounter:
         band = max(2.0, 0.01 * (w * w + h * h) ** 0.5)  # ~9 px at 768x432: box jitter, not a step
         self.lines = [CountingLine(c, band) for c in lines]
 
-    def update(self, points: dict[int, Point], now_s: float) -> list[Event]:
-        """`points`: person id -> anchor point, for people detected in this frame."""
+    def update(self, boxes: dict[int, Box], now_s: float) -> list[Event]:
+        """`boxes`: person id -> box, for people detected in this frame."""
         events = []
         for line in self.lines:
-            for pid, p in points.items():
-                ev = line.update(pid, p, now_s)
+            for pid, box in boxes.items():
+                ev = line.update(pid, box, now_s)
                 if ev is not None:
                     events.append(ev)
         return events

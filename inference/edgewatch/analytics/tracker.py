@@ -1,61 +1,50 @@
-"""ByteTrack-style multi-object tracker: who is who from one frame to the next.
+"""Multi-object tracker: who is who from one frame to the next. ByteTrack's two-stage association,
+with OC-SORT's direction consistency and appearance where motion is ambiguous (association.py).
 
 Per frame:
 1. every track's Kalman filter predicts where its box is now (step = video seconds since last frame);
-2. high-score detections (>= model.threshold) are matched by IoU to the confirmed tracks seen last
-   frame, then the ones left to the lost confirmed tracks;
-3. low-score detections (>= tracker.low_threshold) may only continue confirmed tracks that were
-   seen last frame - a person whose score dips stays the same person, but weak boxes never revive
-   a lost track or start a new one;
-4. leftover high-score detections continue tentative tracks, or start new ones;
-5. a tentative track is confirmed after tracker.min_hits consecutive frames and dies at its first miss;
-   a confirmed track that is not seen turns "lost" and is removed after tracker.max_lost_s video
-   seconds - or at once if it was last seen at a border (tracker.edge_margin) and its predicted centre
-   has left the frame (they walked out), so a new person walking in at the same border does not take
-   over their track. A lost track can be matched
-   at its predicted box or where it was last seen (higher IoU wins).
+2. high-score detections (>= model.threshold) are matched, in one assignment, to the confirmed tracks
+   that were seen last frame or lost for at most tracker.stale_s; cost = 1 - IoU with the prediction,
+   plus tracker.direction_weight x how much the detection lies against the way the track has been
+   walking (from its observed centres, OC-SORT), plus with re-id on tracker.appearance_weight x
+   (1 - cosine similarity) where two tracks could take a detection, a track has two candidates, or
+   a lost track is coming back (only those detections are embedded; a lost track is not found
+   again by someone less similar than tracker.appearance_min);
+3. low-score detections (>= tracker.low_threshold) may only continue confirmed tracks seen last frame:
+   a person whose score dips stays the same person, but weak boxes never revive a lost track or start
+   a new one;
+4. a track lost for longer than tracker.stale_s is only found again nearly where it was last seen
+   (a person standing still whom the detector missed), after everyone tracked has picked, so it can
+   never take a tracked person's box;
+5. leftover high-score detections continue tentative tracks, or start new ones; a tentative track is
+   confirmed after tracker.min_hits consecutive frames and dies at its first miss;
+6. a confirmed track that is not seen is removed after tracker.max_lost_s video seconds - or at once
+   if it was last seen at a border (tracker.edge_margin) and its predicted centre has left the frame
+   (they walked out), so a new person walking in at the same border does not take over their track.
 
-Matching uses scipy's linear_sum_assignment on 1 - IoU. Tracks carry tracker-internal keys; the public
-person ids are handed out by counting.py when a track is confirmed.
+Measured on generated crowds against ByteTrack: bench/accuracy.py, docs/performance.md. Tracks carry
+tracker-internal keys; the public person ids are handed out by counting.py when a track is confirmed.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from ..config import TrackerConfig
 from ..types import Box, Detection
+from .association import Embedder, ambiguous, centres, direction_cost, iou_matrix, match
 from .geometry import border_side
 from .kalman import BoxKalman
 from .reid import normalise as _normalise
 
+__all__ = ["Tracker", "TrackState", "TrackerStep", "iou_matrix", "match"]
+
+_STILL_IOU = 0.8  # a stale track is found again only by a box nearly where it was last seen (measured: 0.5-0.7
+# let people walking through that spot take the id in a crowd)
 _EMB_MOMENTUM = 0.9  # running mean of re-id embeddings: smooth over pose changes
-
-
-def iou_matrix(a: list[Box], b: list[Box]) -> np.ndarray:
-    """IoU of every box in `a` with every box in `b`, shape (len(a), len(b))."""
-    if not a or not b:
-        return np.zeros((len(a), len(b)))
-    A = np.asarray(a, dtype=float)[:, None, :]
-    B = np.asarray(b, dtype=float)[None, :, :]
-    iw = np.clip(np.minimum(A[..., 2], B[..., 2]) - np.maximum(A[..., 0], B[..., 0]), 0, None)
-    ih = np.clip(np.minimum(A[..., 3], B[..., 3]) - np.maximum(A[..., 1], B[..., 1]), 0, None)
-    inter = iw * ih
-    area_a = (A[..., 2] - A[..., 0]).clip(0) * (A[..., 3] - A[..., 1]).clip(0)
-    area_b = (B[..., 2] - B[..., 0]).clip(0) * (B[..., 3] - B[..., 1]).clip(0)
-    union = area_a + area_b - inter
-    return np.where(union > 0, inter / np.maximum(union, 1e-9), 0.0)
-
-
-def match(iou: np.ndarray, min_iou: float) -> list[tuple[int, int]]:
-    """Optimal one-to-one pairs (row, col) with IoU >= min_iou."""
-    if iou.size == 0:
-        return []
-    rows, cols = linear_sum_assignment(1.0 - iou)
-    return [(int(r), int(c)) for r, c in zip(rows, cols, strict=True) if iou[r, c] >= min_iou]
 
 
 @dataclass
@@ -71,6 +60,9 @@ class TrackState:
     hits: int = 1
     confirmed: bool = False
     visible: bool = True  # detected in the latest frame
+    # The last few observed centres (time, x, y): the way the person walks, from what was seen, not from
+    # the filter (OC-SORT): a prediction drifting through an occlusion does not turn them around.
+    seen_at: deque = field(default_factory=lambda: deque(maxlen=5))
     embedding: np.ndarray | None = None  # running mean of re-id views (re-id on), for the gallery
     embedded_s: float | None = None  # when the last view was added
     views: int = 0
@@ -81,10 +73,19 @@ class TrackState:
     def see(self, det: Detection, t: float) -> None:
         self.kf.update(det.box)
         self.box, self.score, self.last_seen_s = det.box, det.score, t
+        self.seen_at.append((t, (det.box[0] + det.box[2]) / 2, (det.box[1] + det.box[3]) / 2))
         self.hits += 1
         self.visible = True
         if not self.confirmed:
             self.history.append((t, det.box))
+
+    def heading(self) -> np.ndarray | None:
+        """Where the person has been walking (pixels, over the last observations); None if standing."""
+        if len(self.seen_at) < 3:
+            return None
+        (_, x0, y0), (_, x1, y1) = self.seen_at[0], self.seen_at[-1]
+        v = np.array([x1 - x0, y1 - y0])
+        return v if np.hypot(*v) > 0.1 * (self.box[3] - self.box[1]) else None
 
     def add_view(self, emb: np.ndarray, t: float) -> None:
         """One re-id embedding of this track's current box."""
@@ -105,6 +106,40 @@ class TrackerStep:
     confirmed: list[TrackState] = field(default_factory=list)  # confirmed in this frame
     removed: list[TrackState] = field(default_factory=list)  # confirmed tracks dropped in this frame
     refound: list[TrackState] = field(default_factory=list)  # confirmed tracks seen again after a gap
+
+
+class _Looks:
+    """Appearance for one frame: detections embedded at most once, only when asked, in one batch."""
+
+    def __init__(self, detections: list[Detection], embed: Embedder | None) -> None:
+        self.detections = detections
+        self.embed = embed
+        self.on = embed is not None
+        self.cache: dict[int, np.ndarray] = {}
+
+    def similarity(self, track_embs: list, det_idx: list[int], rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """Cosine similarity of the chosen tracks and detections (NaN elsewhere)."""
+        todo = [det_idx[c] for c in np.flatnonzero(cols) if det_idx[c] not in self.cache]
+        if todo:
+            for i, e in zip(todo, self.embed([self.detections[i].box for i in todo]), strict=True):
+                self.cache[i] = e
+        sim = np.full((len(track_embs), len(det_idx)), np.nan)
+        for r in np.flatnonzero(rows):
+            for c in np.flatnonzero(cols):
+                e = self.cache[det_idx[c]]
+                if e.size == track_embs[r].size:
+                    sim[r, c] = float(track_embs[r] @ e)
+        return sim
+
+    def learn(self, track: TrackState, det: int, t: float) -> None:
+        """A view taken while matching joins the track's appearance only if nobody else overlaps the box
+        (an occluded crop is half someone else)."""
+        emb = self.cache.get(det)
+        if emb is None or emb.size < 2:
+            return
+        others = [d.box for k, d in enumerate(self.detections) if k != det]
+        if not others or iou_matrix([self.detections[det].box], others).max() < 0.2:
+            track.add_view(emb, t)
 
 
 class Tracker:
@@ -131,7 +166,8 @@ class Tracker:
         self._tracks = []
         return gone
 
-    def update(self, detections: list[Detection], t: float) -> TrackerStep:
+    def update(self, detections: list[Detection], t: float, embed: Embedder | None = None) -> TrackerStep:
+        """One frame's detections. `embed` (re-id on) gives appearance where motion is ambiguous."""
         for tr in self._tracks:
             tr.kf.predict(t - tr.predicted_s, lost=not tr.visible)
             tr.predicted_s = t
@@ -143,28 +179,54 @@ class Tracker:
         was_visible = {tr.key: tr.visible for tr in self._tracks}
         for tr in self._tracks:
             tr.visible = False
+        look = _Looks(detections, embed)
 
         def assign(tracks: list[TrackState], det_idx: list[int]) -> tuple[list[TrackState], list[int]]:
-            det_boxes = [detections[i].box for i in det_idx]
-            iou = iou_matrix([tr.kf.box for tr in tracks], det_boxes)
-            # A lost track may also be found where it was last seen: someone standing still whom
-            # the detector missed must not lose their id to a drifting prediction.
-            lost = [k for k, tr in enumerate(tracks) if not was_visible[tr.key]]
-            if lost and det_boxes:
-                iou[lost] = np.maximum(iou[lost], iou_matrix([tracks[k].box for k in lost], det_boxes))
-            pairs = match(iou, self.cfg.match_iou)
+            if not tracks or not det_idx:
+                return tracks, det_idx
+            boxes = [detections[i].box for i in det_idx]
+            iou = iou_matrix([tr.kf.box for tr in tracks], boxes)
+            stale = np.array([self._stale(tr, t) for tr in tracks])
+            if stale.any():
+                # Lost for long, a prediction is a guess: only someone where they were last seen is
+                # them (a person who stood still while the detector missed them).
+                at_last = iou_matrix([tr.box for tr, s in zip(tracks, stale, strict=True) if s], boxes)
+                iou[stale] = np.where(at_last >= _STILL_IOU, at_last, 0.0)
+            cost = 1.0 - iou
+            if self.cfg.direction_weight > 0:
+                at = centres(boxes)
+                for k, tr in enumerate(tracks):
+                    if tr.seen_at:
+                        cost[k] += self.cfg.direction_weight * direction_cost(
+                            tr.heading(), np.array(tr.seen_at[-1][1:]), tr.box[3] - tr.box[1], at)
+            if look.on:
+                allowed = iou >= self.cfg.match_iou
+                # Appearance where motion is in question: a conflict, or a lost track coming back.
+                rows, cols = ambiguous(allowed)
+                lost = np.array([not was_visible[tr.key] for tr in tracks]) & allowed.any(axis=1)
+                rows |= lost
+                cols |= allowed[lost].any(axis=0)
+                rows &= np.array([tr.embedding is not None for tr in tracks])
+                if rows.any() and cols.any():
+                    sim = look.similarity([tr.embedding for tr in tracks], det_idx, rows, cols)
+                    cost += self.cfg.appearance_weight * np.where(np.isnan(sim), 0.0, 1.0 - sim)
+                    # Someone else walking where a person was lost is not them.
+                    iou[lost] = np.where(sim[lost] < self.cfg.appearance_min, 0.0, iou[lost])
+            pairs = match(iou, self.cfg.match_iou, cost)
             for r, c in pairs:
-                di = det_idx[c]
-                tracks[r].see(detections[di], t)
+                tracks[r].see(detections[det_idx[c]], t)
+                look.learn(tracks[r], det_idx[c], t)
             used_r = {r for r, _ in pairs}
             used_c = {c for _, c in pairs}
             return [tr for k, tr in enumerate(tracks) if k not in used_r], [d for k, d in enumerate(det_idx) if k not in used_c]
 
-        # Tracks seen last frame pick first, so a lost track lying near someone who is being
-        # tracked cannot take their detection (and their id).
-        left_tracks, left_high = assign([tr for tr in confirmed if was_visible[tr.key]], high)
-        assign(left_tracks, low)
-        _, left_high = assign([tr for tr in confirmed if not was_visible[tr.key]], left_high)
+        # Confirmed tracks first, seen or lately lost, in one assignment (ByteTrack); a low-score box
+        # only continues someone seen in the last frame; then the stale, only where they were last
+        # seen, so they cannot take a tracked person's box; tentative tracks take what is left.
+        fresh = [tr for tr in confirmed if not self._stale(tr, t)]
+        left_tracks, left_high = assign(fresh, high)
+        assign([tr for tr in left_tracks if was_visible[tr.key]], low)
+        _, left_high = assign([tr for tr in confirmed if self._stale(tr, t)], left_high)
         unmatched_tent, left_high = assign(tentative, left_high)
 
         step = TrackerStep(active=[])
@@ -196,6 +258,9 @@ class Tracker:
         )
         self._next_key += 1
         return tr
+
+    def _stale(self, tr: TrackState, t: float) -> bool:
+        return not tr.visible and t - tr.last_seen_s > self.cfg.stale_s
 
     def _gone(self, tr: TrackState, t: float) -> bool:
         if t - tr.last_seen_s > self.cfg.max_lost_s:

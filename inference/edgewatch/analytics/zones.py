@@ -1,8 +1,9 @@
 """Polygon zones: who is inside now, how many went in, how long each stayed.
 
-The person's point is the bottom-centre of their box (the feet). A person enters once their point is
-inside the polygon (or on its edge) and leaves only once it is more than `band` pixels outside, so a
-box jittering on the border does not count as many visits. A person the tracker has lost stays in
+The person's point is the zone's anchor of their box (the feet by default). A person enters once their
+point is inside the polygon (or on its edge) in `inertia` frames in a row, and leaves only once it is
+more than `band` pixels outside in `inertia` frames in a row, so a box jittering on the border does not
+count as many visits. The visit starts at the first of the frames inside. A person the tracker has lost stays in
 the zone until the track ends; their dwell then runs to the time they were last seen.
 """
 
@@ -12,12 +13,16 @@ import cv2
 import numpy as np
 
 from ..config import ZoneConfig
-from ..types import Event, Point, ZoneState
+from ..types import Box, Event, Point, ZoneState
+from .geometry import anchor
 
 
 class Zone:
     def __init__(self, cfg: ZoneConfig, band: float) -> None:
         self.name = cfg.name
+        self.anchor = cfg.anchor
+        self.inertia = cfg.inertia
+        self._streak: dict[int, tuple[int, float]] = {}  # person id -> (frames on the other side, since)
         self.contour = np.asarray(cfg.polygon, dtype=np.float32).reshape(-1, 1, 2)
         self.band = band
         self.entered = 0
@@ -28,22 +33,30 @@ class Zone:
         """Signed distance to the border: positive inside."""
         return float(cv2.pointPolygonTest(self.contour, (float(p[0]), float(p[1])), True))
 
-    def update(self, person_id: int, p: Point, now_s: float) -> Event | None:
-        d = self._distance(p)
-        if person_id in self._inside:
-            if d < -self.band:
-                return self.leave(person_id)
-            self._inside[person_id] = (self._inside[person_id][0], now_s)
-            self.max_dwell_s = max(self.max_dwell_s, now_s - self._inside[person_id][0])
+    def update(self, person_id: int, box: Box, now_s: float) -> Event | None:
+        d = self._distance(anchor(box, self.anchor))
+        inside = person_id in self._inside
+        crossing = d < -self.band if inside else d >= 0  # on the other side from where they are
+        if not crossing:
+            self._streak.pop(person_id, None)
+            if inside:
+                self._inside[person_id] = (self._inside[person_id][0], now_s)
+                self.max_dwell_s = max(self.max_dwell_s, now_s - self._inside[person_id][0])
             return None
-        if d >= 0:
-            self._inside[person_id] = (now_s, now_s)
-            self.entered += 1
-            return Event("zone_enter", now_s, {"track_id": person_id, "zone": self.name})
-        return None
+        frames, since = self._streak.get(person_id, (0, now_s))
+        if frames + 1 < self.inertia:
+            self._streak[person_id] = (frames + 1, since)
+            return None
+        self._streak.pop(person_id, None)
+        if inside:
+            return self.leave(person_id)
+        self._inside[person_id] = (since, now_s)
+        self.entered += 1
+        return Event("zone_enter", since, {"track_id": person_id, "zone": self.name})
 
     def leave(self, person_id: int) -> Event | None:
         """Close the visit; it ends when the person was last seen inside."""
+        self._streak.pop(person_id, None)
         visit = self._inside.pop(person_id, None)
         if visit is None:
             return None
@@ -72,12 +85,12 @@ class ZoneWatcher:
         band = max(2.0, 0.01 * (w * w + h * h) ** 0.5)  # box jitter, same scale as the lines' band
         self.zones = [Zone(c, band) for c in zones]
 
-    def update(self, points: dict[int, Point], now_s: float) -> list[Event]:
-        """`points`: person id -> anchor point, for people detected in this frame."""
+    def update(self, boxes: dict[int, Box], now_s: float) -> list[Event]:
+        """`boxes`: person id -> box, for people detected in this frame."""
         events = []
         for zone in self.zones:
-            for pid, p in points.items():
-                ev = zone.update(pid, p, now_s)
+            for pid, box in boxes.items():
+                ev = zone.update(pid, box, now_s)
                 if ev is not None:
                     events.append(ev)
         return events

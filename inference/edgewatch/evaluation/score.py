@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from .. import mot
-from ..analytics.geometry import anchor
 from ..analytics.lines import LineCounter
 from ..config import LineConfig
 from ..errors import EdgewatchError
@@ -47,5 +46,5 @@ def true_line_counts(truth: mot.MotRows, lines: list[LineConfig], frame_size: tu
     counter = LineCounter(lines, frame_size)
     for f in sorted(set(truth.frame.tolist())):
         rows = truth.at(f)
-        counter.update({int(i): anchor(tuple(b)) for i, b in zip(rows.ident, rows.box, strict=True)}, f / fps)
+        counter.update({int(i): tuple(b) for i, b in zip(rows.ident, rows.box, strict=True)}, f / fps)
     return {c.name: {"in": c.in_count, "out": c.out_count} for c in counter.counts()}

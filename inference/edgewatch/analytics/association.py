@@ -1,0 +1,74 @@
+"""Costs for matching tracks to detections, and the optimal matching (scipy's assignment solver).
+
+- IoU of the track's predicted box (and, for a lost track, of where it was last seen: OC-SORT's
+  observation-centric recovery) with each detection; pairs under tracker.match_iou never match.
+- Direction consistency (OC-SORT's observation-centric momentum): a detection that lies against the
+  way the track has been walking costs more, so two people crossing keep their own ways.
+- Appearance (BoT-SORT, Deep OC-SORT), only where motion is ambiguous: a detection that could belong
+  to two tracks, or a track with two candidate detections, or a lost track that is coming back. Only
+  those detections are embedded, in one batch, so re-identification stays cheap in a crowd.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from ..types import Box
+
+# Boxes -> L2-normalised embeddings, one batch (the frame is bound by the caller).
+Embedder = Callable[[list[Box]], list[np.ndarray]]
+
+
+def iou_matrix(a: list[Box], b: list[Box]) -> np.ndarray:
+    """IoU of every box in `a` with every box in `b`, shape (len(a), len(b))."""
+    if not a or not b:
+        return np.zeros((len(a), len(b)))
+    A = np.asarray(a, dtype=float)[:, None, :]
+    B = np.asarray(b, dtype=float)[None, :, :]
+    iw = np.clip(np.minimum(A[..., 2], B[..., 2]) - np.maximum(A[..., 0], B[..., 0]), 0, None)
+    ih = np.clip(np.minimum(A[..., 3], B[..., 3]) - np.maximum(A[..., 1], B[..., 1]), 0, None)
+    inter = iw * ih
+    area_a = (A[..., 2] - A[..., 0]).clip(0) * (A[..., 3] - A[..., 1]).clip(0)
+    area_b = (B[..., 2] - B[..., 0]).clip(0) * (B[..., 3] - B[..., 1]).clip(0)
+    union = area_a + area_b - inter
+    return np.where(union > 0, inter / np.maximum(union, 1e-9), 0.0)
+
+
+def match(iou: np.ndarray, min_iou: float, cost: np.ndarray | None = None) -> list[tuple[int, int]]:
+    """Optimal one-to-one pairs (row, col) with IoU >= min_iou, by the least total `cost` (default 1 - IoU)."""
+    if iou.size == 0:
+        return []
+    allowed = iou >= min_iou
+    c = (1.0 - iou) if cost is None else cost
+    rows, cols = linear_sum_assignment(np.where(allowed, c, 1e6))
+    return [(int(r), int(c)) for r, c in zip(rows, cols, strict=True) if allowed[r, c]]
+
+
+def centres(boxes: list[Box]) -> np.ndarray:
+    b = np.asarray(boxes, dtype=float).reshape(-1, 4)
+    return np.stack([(b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2], axis=1)
+
+
+def direction_cost(heading: np.ndarray | None, last: np.ndarray, height: float, dets: np.ndarray) -> np.ndarray:
+    """0 for a detection straight ahead of a track walking `heading` (pixels), 1 straight behind it.
+    No cost for a track that stands (no heading) or a detection right where it was last seen."""
+    out = np.zeros(len(dets))
+    if heading is None:
+        return out
+    step = dets - last
+    dist = np.hypot(step[:, 0], step[:, 1])
+    cos = step @ heading / (np.maximum(dist, 1e-9) * np.hypot(*heading))
+    return np.where(dist > 0.05 * height, (1.0 - cos) / 2.0, 0.0)
+
+
+def ambiguous(allowed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows and columns in a conflict: a track with two candidate detections, or a detection two
+    tracks could take (and every candidate of those)."""
+    rows = allowed.sum(axis=1) >= 2
+    cols = allowed.sum(axis=0) >= 2
+    rows |= allowed[:, cols].any(axis=1)
+    cols |= allowed[rows].any(axis=0)
+    return rows, cols
