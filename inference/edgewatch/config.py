@@ -90,10 +90,15 @@ class TrackerConfig(_Section):
 Anchor = Literal["bottom_center", "center"]
 
 
+# A line's or zone's name: shown in the UI, a key in MQTT payloads (as in schemas/geometry.schema.json).
+SHAPE_NAME = r"^[A-Za-z0-9_.\- ]{1,64}$"
+
+
 class LineConfig(_Section):
     """A counting line: crossings in each direction."""
 
-    name: str = Field(description="name used in MQTT state and events")
+    name: str = Field(pattern=SHAPE_NAME, description="name used in MQTT state and events (1-64 letters, digits, "
+                      "space, _ . -)")
     points: list[tuple[float, float]] = Field(description="two [x, y] points in frame pixels; 'in' = crossing to the left of A->B")
     anchor: Anchor = Field("bottom_center", description="the point of a person's box that crosses: bottom_center (the "
                            "feet) or center (overhead cameras)")
@@ -111,8 +116,10 @@ class LineConfig(_Section):
 class ZoneConfig(_Section):
     """A polygon zone: occupancy, entries and dwell."""
 
-    name: str = Field(description="name used in MQTT state and events")
-    polygon: list[tuple[float, float]] = Field(description="three or more [x, y] points in frame pixels")
+    name: str = Field(pattern=SHAPE_NAME, description="name used in MQTT state and events (1-64 letters, digits, "
+                      "space, _ . -)")
+    polygon: list[tuple[float, float]] = Field(description="three or more [x, y] points in frame pixels (at most 100)",
+                                               max_length=100)
     anchor: Anchor = Field("bottom_center", description="the point of a person's box that must be inside: "
                            "bottom_center (the feet) or center (overhead cameras)")
     inertia: int = Field(1, ge=1, le=100, description="frames a person must be seen inside to enter, and outside to "
@@ -124,6 +131,42 @@ class ZoneConfig(_Section):
         if len(v) < 3:
             raise ValueError("a zone needs at least three points")
         return v
+
+
+MAX_SHAPES = 50  # lines, and zones, a camera may have (one rule for the YAML and the UI's editor)
+MAX_POLYGON_POINTS = 100
+
+
+def unique_names(lines: list[LineConfig], zones: list[ZoneConfig]) -> None:
+    for kind, items in (("lines", lines), ("zones", zones)):
+        names = [i.name for i in items]
+        dup = {n for n in names if names.count(n) > 1}
+        if dup:
+            raise ValueError(f"{kind}: duplicate name {sorted(dup)[0]!r}")
+
+
+class Geometry(_Section):
+    """A camera's lines and zones alone: what the UI's editor saves (the config/geometry topic). The same
+    models as the YAML's, so the same rules; the frame's bounds are checked by geometry_in_frame."""
+
+    lines: list[LineConfig] = Field(default_factory=list, max_length=MAX_SHAPES)
+    zones: list[ZoneConfig] = Field(default_factory=list, max_length=MAX_SHAPES)
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> "Geometry":
+        unique_names(self.lines, self.zones)
+        return self
+
+
+def geometry_in_frame(lines: list[LineConfig], zones: list[ZoneConfig], width: int, height: int,
+                      whose: str = "the") -> str | None:
+    """The first point outside `whose` width x height frame, as `<kind>.<i>.<key>: <why>`; None if all are in."""
+    for kind, items, attr in (("lines", lines, "points"), ("zones", zones, "polygon")):
+        for i, item in enumerate(items):
+            for x, y in getattr(item, attr):
+                if not (0 <= x <= width and 0 <= y <= height):
+                    return f"{kind}.{i}.{attr}: point ({x:g}, {y:g}) of {item.name!r} is outside {whose} {width}x{height} frame"
+    return None
 
 
 class AlertConfig(_Section):
@@ -186,8 +229,9 @@ class CameraConfig(_Section):
     source: SourceConfig = SourceConfig()
     detect: DetectConfig = DetectConfig()
     tracker: TrackerConfig = TrackerConfig()
-    lines: list[LineConfig] = Field(default_factory=list, description="counting lines")
-    zones: list[ZoneConfig] = Field(default_factory=list, description="polygon zones")
+    lines: list[LineConfig] = Field(default_factory=list, description="counting lines (at most 50); once the UI's "
+                                    "editor saved a camera's lines and zones, those win (docs/ui.md)", max_length=50)
+    zones: list[ZoneConfig] = Field(default_factory=list, description="polygon zones (at most 50)", max_length=50)
     alerts: AlertConfig = AlertConfig()
     video: VideoConfig = VideoConfig()
     state_file: str | None = Field(None, description="persist the day's totals here so a restart keeps them")
@@ -198,11 +242,7 @@ class CameraConfig(_Section):
 
     @model_validator(mode="after")
     def _unique_names(self) -> "CameraConfig":
-        for kind, items in (("lines", self.lines), ("zones", self.zones)):
-            names = [i.name for i in items]
-            dup = {n for n in names if names.count(n) > 1}
-            if dup:
-                raise ValueError(f"{kind}: duplicate name {sorted(dup)[0]!r}")
+        unique_names(self.lines, self.zones)
         return self
 
 
@@ -441,12 +481,8 @@ def check_against_source(cfg: Config, camera: str, width: int, height: int, fps:
     """What can only be checked once the camera is open: lines and zones inside its frame (a typo
     otherwise counts nothing, silently), and a detection rate it can deliver."""
     cam, where = cfg.cameras[camera], camera_key(cfg, camera)
-    for kind, items, attr in (("lines", cam.lines, "points"), ("zones", cam.zones, "polygon")):
-        for i, item in enumerate(items):
-            for x, y in getattr(item, attr):
-                if not (0 <= x <= width and 0 <= y <= height):
-                    raise EdgewatchError(
-                        f"config: {where}{kind}.{i}.{attr}: point ({x:g}, {y:g}) of {item.name!r} is outside "
-                        f"{'the' if cfg.single else f'camera {camera}’s'} {width}x{height} frame")
+    outside = geometry_in_frame(cam.lines, cam.zones, width, height, "the" if cfg.single else f"camera {camera}’s")
+    if outside is not None:
+        raise EdgewatchError(f"config: {where}{outside}")
     if cam.detect.fps is not None and cam.detect.fps > fps + 1e-6:
         raise EdgewatchError(f"config: {where}detect.fps: {cam.detect.fps:g} is above camera {camera}'s own rate ({fps:g} fps)")

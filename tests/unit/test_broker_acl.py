@@ -89,19 +89,20 @@ class Broker:
 
 
 class Worker:
-    """The worker user over MQTT v5: a refused publish comes back as a PUBACK with a failure reason code."""
+    """A broker user (the worker's by default) over MQTT v5: a refused publish comes back as a PUBACK with
+    a failure reason code."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, user: str = "worker") -> None:
         self._acks: dict[int, paho.ReasonCode] = {}
         self._cond = threading.Condition()
         self._connected = threading.Event()
-        self.client = paho.Client(CallbackAPIVersion.VERSION2, client_id="acl-test-worker", protocol=paho.MQTTv5)
-        self.client.username_pw_set("worker", PASSWORDS["worker"])
+        self.client = paho.Client(CallbackAPIVersion.VERSION2, client_id=f"acl-test-{user}", protocol=paho.MQTTv5)
+        self.client.username_pw_set(user, PASSWORDS[user])
         self.client.on_connect = lambda c, u, f, rc, p: rc.is_failure or self._connected.set()
         self.client.on_publish = self._on_publish
         self.client.connect("127.0.0.1", port)
         self.client.loop_start()
-        assert self._connected.wait(10), "the worker user could not log in"
+        assert self._connected.wait(10), f"the {user} user could not log in"
 
     def _on_publish(self, client, userdata, mid, reason_code, properties) -> None:
         with self._cond:
@@ -141,6 +142,17 @@ def test_acl_follows_the_config_file_while_the_broker_runs(tmp_path):
         assert worker.may_publish("edgewatch/entrance/state")
         assert worker.may_publish("edgewatch/till/state")
         assert not worker.may_publish("edgewatch/door/state"), "a camera not in the config is allowed"
+        # The lines and zones saved in the UI: only the UI's user may write them, for any camera, and
+        # nothing else (the worker only reads them).
+        assert not worker.may_publish("edgewatch/entrance/config/geometry")
+        ui = Worker(broker.port, "ui")
+        try:
+            assert ui.may_publish("edgewatch/entrance/config/geometry")
+            assert ui.may_publish("edgewatch/door/config/geometry")
+            assert not ui.may_publish("edgewatch/entrance/state")
+            assert not ui.may_publish("edgewatch/entrance/config/other")
+        finally:
+            ui.close()
 
         # A camera added to the file: allowed within a few seconds, on the same connection, no restart.
         _save(config, MULTI + "  door:\n    source: {input: /media/b.mp4}\n")
@@ -197,7 +209,7 @@ def _acl(tmp: Path, config_text: str | None, **env: str) -> tuple[int, str, list
 def test_cameras_come_from_the_variable_or_the_config_file(tmp_path, config, env, cameras):
     rc, err, topics = _acl(tmp_path, config, **env)
     assert rc == 0, err
-    assert topics == [f"topic readwrite edgewatch/{c}/#" for c in cameras]
+    assert topics == [f"topic readwrite edgewatch/{c}/+" for c in cameras]
 
 
 @pytest.mark.parametrize(("config", "message"), [

@@ -4,7 +4,7 @@
 
 const EVENT_TYPES = new Set([
   'person_enter', 'person_leave', 'line_cross', 'zone_enter', 'zone_leave', 'alert',
-  'class_begin', 'class_end', 'source_lost', 'source_restored', 'day_end',
+  'class_begin', 'class_end', 'source_lost', 'source_restored', 'day_end', 'config_change', 'config_rejected',
 ]);
 const NAME_RE = /^[\w.\- ]{1,64}$/; // line/zone/class names
 const CAMERA_RE = /^[A-Za-z0-9_-]{1,64}$/; // as in the JSON Schemas
@@ -82,6 +82,27 @@ const zoneCounts = (o) => dict(o, 'zones', (v) => {
   });
 });
 
+// config_change: the names of the lines and zones added, removed and changed, and the removed ones'
+// last counts (as in state).
+function changes(o, k) {
+  const v = o[k];
+  if (!isObj(v)) fail(`${k} must be an object`);
+  const out = {};
+  for (const part of ['added', 'removed', 'changed']) {
+    const names = v[part];
+    if (!Array.isArray(names) || names.length > 50 || !names.every((n) => typeof n === 'string' && NAME_RE.test(n))) {
+      fail(`${k}.${part} must be a list of at most 50 names`);
+    }
+    out[part] = names.slice();
+  }
+  return out;
+}
+function finalCounts(o) {
+  const v = o.final;
+  if (!isObj(v)) fail('final must be an object');
+  return { lines: lineCounts(v), zones: zoneCounts(v) };
+}
+
 // The camera's input as an online worker sees it; strict, since it is shown as it is on the overview.
 const INPUT_STATES = new Set(['ok', 'lost', 'waiting']);
 function statusInput(o) {
@@ -138,13 +159,13 @@ const SHAPES = {
 
   events(o) {
     const type = str(o, 'type', { oneOf: EVENT_TYPES });
-    const day = type === 'day_end' ? {
+    const byType = type === 'day_end' ? {
       date: str(o, 'date', { max: 10, re: /^\d{4}-\d{2}-\d{2}$/ }),
       total: int(o, 'total', { min: 0 }),
       avg_duration_s: num(o, 'avg_duration_s', { optional: true, nullable: true, min: 0 }),
       lines: lineCounts(o),
       zones: zoneCounts(o),
-    } : {};
+    } : type === 'config_change' ? { lines: changes(o, 'lines'), zones: changes(o, 'zones'), final: finalCounts(o) } : {};
     return pick(o, {
       ...common(o),
       id: str(o, 'id', { max: 128, re: /^[\w.:\-]+$/ }),
@@ -164,7 +185,10 @@ const SHAPES = {
       class: str(o, 'class', { optional: true, re: NAME_RE }),
       score: num(o, 'score', { optional: true, nullable: true }),
       detail: str(o, 'detail', { optional: true, nullable: true, max: 512 }),
-      ...day,
+      reason: str(o, 'reason', { optional: true, max: 500 }), // config_rejected
+      by: str(o, 'by', { optional: true, max: 128 }), // config_change / _rejected: the UI session
+      config_id: str(o, 'config_id', { optional: true, max: 128 }),
+      ...byType, // day_end, or config_change's lines, zones and final
     });
   },
 
@@ -186,6 +210,39 @@ const SHAPES = {
       // Share of frames the detector skipped (detect.fps or the motion gate), and its own rate.
       skipped_share: num(o, 'skipped_share', { optional: true, nullable: true, min: 0, max: 1 }),
       detect_fps: n('detect_fps'),
+    });
+  },
+
+  // The lines and zones the camera counts on now (the editor draws them), in its frame's pixels.
+  geometry(o) {
+    const frame = isObj(o.frame) ? o.frame : fail('frame must be an object');
+    const shapes = (k, pointsKey, min, max) => {
+      const v = o[k];
+      if (!Array.isArray(v) || v.length > 50) fail(`${k} must be a list of at most 50`);
+      return v.map((item, i) => {
+        if (!isObj(item)) fail(`${k}.${i} must be an object`);
+        const pts = item[pointsKey];
+        if (!Array.isArray(pts) || pts.length < min || pts.length > max
+            || !pts.every((p) => Array.isArray(p) && p.length === 2 && p.every((c) => typeof c === 'number' && Number.isFinite(c)))) {
+          fail(`${k}.${i}.${pointsKey} must be ${min}..${max} [x, y] points`);
+        }
+        return pick(item, {
+          name: str(item, 'name', { re: NAME_RE }),
+          [pointsKey]: pts.map((p) => [p[0], p[1]]),
+          anchor: str(item, 'anchor', { optional: true, oneOf: new Set(['bottom_center', 'center']) }),
+          min_frames: int(item, 'min_frames', { optional: true, min: 1, max: 100 }),
+          inertia: int(item, 'inertia', { optional: true, min: 1, max: 100 }),
+        });
+      });
+    };
+    return pick(o, {
+      ...common(o),
+      frame: { width: int(frame, 'width', { min: 1 }), height: int(frame, 'height', { min: 1 }) },
+      origin: str(o, 'origin', { oneOf: new Set(['config', 'ui']) }),
+      config_id: str(o, 'config_id', { optional: true, max: 128 }),
+      by: str(o, 'by', { optional: true, max: 128 }),
+      lines: shapes('lines', 'points', 2, 2),
+      zones: shapes('zones', 'polygon', 3, 100),
     });
   },
 

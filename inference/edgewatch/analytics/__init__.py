@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ..config import CameraConfig, ModelConfig
+from ..config import CameraConfig, Geometry, ModelConfig, geometry_in_frame
 from ..errors import EdgewatchError
 from ..types import Box, Event, Frame, FrameFacts, ModelOutput
 from .alerts import AlertRules
@@ -53,6 +53,7 @@ class Analytics:
         self.alerts = AlertRules(cfg.alerts)
         self.classwatch = ClassWatch(model.watch_class) if model.watch_class else None
         self._last_s: float | None = None
+        self.geometry: dict[str, Any] | None = None  # the lines and zones the UI saved, with who and when
 
     def hold(self, output: ModelOutput, still: bool) -> FrameFacts:
         """A frame the detector skipped: everyone stays where last seen. `still` (the motion gate saw
@@ -143,20 +144,44 @@ class Analytics:
         self.zones.new_day()
         return totals
 
+    def set_geometry(self, geometry: Geometry, video_s: float, origin: dict[str, Any]) -> list[Event]:
+        """New lines and zones while running (the UI's editor): a `config_change` event naming what was
+        added, removed and changed, with the final counts of what was removed, and `origin` (who, when).
+        A geometry with a point outside the frame raises EdgewatchError and changes nothing."""
+        w, h = self.frame_size
+        outside = geometry_in_frame(geometry.lines, geometry.zones, w, h)
+        if outside is not None:
+            raise EdgewatchError(outside)
+        changes = {"lines": _diff(self.cfg.lines, geometry.lines), "zones": _diff(self.cfg.zones, geometry.zones)}
+        gone_lines = self.lines.replace(geometry.lines)
+        gone_zones, events = self.zones.replace(geometry.zones)
+        self.cfg = self.cfg.model_copy(update={"lines": geometry.lines, "zones": geometry.zones})
+        self.geometry = {"geometry": geometry.model_dump(mode="json"), **origin}
+        return events + [Event("config_change", video_s, {**origin, **changes,
+                                                         "final": {"lines": gone_lines, "zones": gone_zones}})]
+
     def snapshot(self) -> dict[str, Any]:
-        """The day's totals as plain JSON data (people still in the frame are not included)."""
-        return {"version": SNAPSHOT_VERSION, "people": self.people.snapshot(),
+        """The day's totals as plain JSON data (people still in the frame are not included), and the
+        geometry the UI saved, if any (a restart counts on it before the broker hands it over again)."""
+        snap = {"version": SNAPSHOT_VERSION, "people": self.people.snapshot(),
                 "lines": self.lines.snapshot(), "zones": self.zones.snapshot()}
+        if self.geometry is not None:
+            snap["geometry"] = self.geometry
+        return snap
 
     def restore(self, snap: dict[str, Any]) -> None:
         """Carry on from a snapshot; call before the first update."""
         try:
             if snap.get("version") != SNAPSHOT_VERSION:
                 raise EdgewatchError(f"analytics state: unsupported version {snap.get('version')!r}")
+            saved = snap.get("geometry")
+            if saved is not None:  # before the counts: they are restored by name onto these lines
+                geometry = Geometry.model_validate(saved["geometry"])
+                self.set_geometry(geometry, 0.0, {k: v for k, v in saved.items() if k != "geometry"})
             self.people.restore(snap["people"])
             self.lines.restore(snap["lines"])
             self.zones.restore(snap["zones"])
-        except (KeyError, TypeError, ValueError, AttributeError) as err:
+        except (KeyError, TypeError, ValueError, AttributeError, EdgewatchError) as err:
             raise EdgewatchError(f"analytics state: malformed snapshot ({type(err).__name__}: {err})") from None
 
     # -------------------------------------------------------------------------------------------
@@ -179,3 +204,10 @@ class Analytics:
             avg_duration_s=round(self.people.avg_duration_s, 2), lines=self.lines.counts(),
             zones=self.zones.states(), events=events,
         )
+
+
+def _diff(before: list, after: list) -> dict[str, list[str]]:
+    """Names added, removed and changed (same name, other settings) between two lists of lines or zones."""
+    old, new = {c.name: c for c in before}, {c.name: c for c in after}
+    return {"added": [n for n in new if n not in old], "removed": [n for n in old if n not in new],
+            "changed": [n for n in new if n in old and new[n] != old[n]]}

@@ -81,8 +81,25 @@ class LineCounter:
 
     def __init__(self, lines: list[LineConfig], frame_size: tuple[int, int]) -> None:
         w, h = frame_size
-        band = max(2.0, 0.01 * (w * w + h * h) ** 0.5)  # ~9 px at 768x432: box jitter, not a step
-        self.lines = [CountingLine(c, band) for c in lines]
+        self.band = max(2.0, 0.01 * (w * w + h * h) ** 0.5)  # ~9 px at 768x432: box jitter, not a step
+        self.lines = [CountingLine(c, self.band) for c in lines]
+        self.configs = list(lines)
+
+    def replace(self, lines: list[LineConfig]) -> dict[str, dict[str, int]]:
+        """New lines while running: one that keeps its name keeps its counts (and, unchanged, who is on
+        which side); a new one starts at zero. Returns the final counts of the lines that are gone."""
+        old = {line.name: (line, cfg) for line, cfg in zip(self.lines, self.configs, strict=True)}
+        kept = []
+        for cfg in lines:
+            line, was = old.pop(cfg.name, (None, None))
+            if line is None or was != cfg:
+                fresh = CountingLine(cfg, self.band)
+                if line is not None:
+                    fresh.count = line.count  # moved or re-tuned: same counts, sides settle again
+                line = fresh
+            kept.append(line)
+        self.lines, self.configs = kept, list(lines)
+        return {name: {"in": line.count.in_count, "out": line.count.out_count} for name, (line, _) in old.items()}
 
     def update(self, boxes: dict[int, Box], now_s: float) -> list[Event]:
         """`boxes`: person id -> box, for people detected in this frame."""

@@ -19,6 +19,7 @@ from .geometry import anchor
 
 class Zone:
     def __init__(self, cfg: ZoneConfig, band: float) -> None:
+        self.cfg = cfg
         self.name = cfg.name
         self.anchor = cfg.anchor
         self.inertia = cfg.inertia
@@ -82,8 +83,26 @@ class ZoneWatcher:
 
     def __init__(self, zones: list[ZoneConfig], frame_size: tuple[int, int]) -> None:
         w, h = frame_size
-        band = max(2.0, 0.01 * (w * w + h * h) ** 0.5)  # box jitter, same scale as the lines' band
-        self.zones = [Zone(c, band) for c in zones]
+        self.band = max(2.0, 0.01 * (w * w + h * h) ** 0.5)  # box jitter, same scale as the lines' band
+        self.zones = [Zone(c, self.band) for c in zones]
+
+    def replace(self, zones: list[ZoneConfig]) -> tuple[dict[str, dict], list[Event]]:
+        """New zones while running: one that keeps its name keeps its entries, longest stay and the
+        visits going on (who is inside now leaves by the usual rule if the new shape excludes them); a
+        new one starts at zero. Returns the final state of the zones that are gone and the leave events
+        of the visits they end."""
+        old = {z.name: z for z in self.zones}
+        kept = []
+        for cfg in zones:
+            zone = Zone(cfg, self.band)
+            was = old.pop(cfg.name, None)
+            if was is not None:
+                zone.entered, zone.max_dwell_s, zone._inside = was.entered, was.max_dwell_s, was._inside
+            kept.append(zone)
+        self.zones = kept
+        events = [ev for z in old.values() for pid in list(z._inside) if (ev := z.leave(pid)) is not None]
+        gone = {name: {"occupancy": 0, "entered": z.entered, "max_dwell_s": round(z.max_dwell_s, 2)} for name, z in old.items()}
+        return gone, events
 
     def update(self, boxes: dict[int, Box], now_s: float) -> list[Event]:
         """`boxes`: person id -> box, for people detected in this frame."""

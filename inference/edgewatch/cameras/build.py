@@ -20,6 +20,7 @@ from ..sources import FrameSource, open_source
 from ..sources.locate import redact
 from .camera import Camera
 from .day import DayBook
+from .geometry import GeometryInbox
 from .models import SharedModels
 
 log = logging.getLogger(__name__)
@@ -29,10 +30,11 @@ class Opened:
     """A camera's input and its MQTT link, from before the camera runs: a camera still waiting for
     its input already says so on its status topic."""
 
-    def __init__(self, camera: str, cfg: Config, mqtt: MqttPublisher | None) -> None:
+    def __init__(self, camera: str, cfg: Config, mqtt: MqttPublisher | None, inbox: GeometryInbox) -> None:
         self.camera = camera
         self.cfg: CameraConfig = cfg.cameras[camera]
         self.mqtt = mqtt
+        self.inbox = inbox  # the UI's saved lines and zones, kept from the first connect on
         self.source: FrameSource | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -96,7 +98,8 @@ def open_sources(cfg: Config, strict: bool) -> dict[str, Opened]:
     opened: dict[str, Opened] = {}
     try:
         for cam_id in cfg.cameras:
-            slot = Opened(cam_id, cfg, _mqtt(cfg, cam_id))
+            inbox = GeometryInbox()
+            slot = Opened(cam_id, cfg, _mqtt(cfg, cam_id, inbox), inbox)
             opened[cam_id] = slot
             try:
                 slot.open()
@@ -153,15 +156,16 @@ def build_camera(cam_id: str, cfg: Config, opened: Opened, models: SharedModels,
             outputs.append(MotOutput(path, tracks, cam_cfg.tracker.low_threshold))
     if progress and len(cfg.cameras) == 1 and not (info.live or cam_cfg.source.loop) and sys.stderr.isatty():
         outputs.append(ProgressOutput(info.frame_count))
-    return Camera(cam_id, cfg, source, models, outputs, event_log, day, analytics)
+    return Camera(cam_id, cfg, source, models, outputs, event_log, day, analytics, opened.inbox)
 
 
-def _mqtt(cfg: Config, cam_id: str) -> MqttPublisher | None:
+def _mqtt(cfg: Config, cam_id: str, inbox: GeometryInbox) -> MqttPublisher | None:
     if not cfg.mqtt.host:
         return None
     m = cfg.mqtt
     per_camera = {k: getattr(m, k).replace("{camera}", cam_id) for k in ("outbox", "client_id") if getattr(m, k)}
     pub = MqttPublisher(m.model_copy(update=per_camera), cam_id, _uri(cfg.cameras[cam_id]))
+    pub.on_config = inbox.put  # before start(): the subscription is made at connect
     pub.start()
     return pub
 

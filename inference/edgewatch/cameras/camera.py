@@ -21,9 +21,12 @@ from ..errors import EdgewatchError
 from ..models.runtime import SharedInference
 from ..perf import PerfMeter
 from ..publishers.outputs import EventLog, Output
+from ..publishers.payloads import geometry_payload
 from ..sources import FrameSource
 from ..types import Event, Frame, FrameFacts, ModelOutput, SourceStatus
 from .day import DayBook
+from .geometry import GeometryInbox
+from .geometry import apply as apply_geometry
 from .gate import Decision, DetectGate
 from .models import SharedModels
 
@@ -43,7 +46,8 @@ class _Pending:
 
 class Camera:
     def __init__(self, camera: str, cfg: Config, source: FrameSource, models: SharedModels,
-                 outputs: list[Output], event_log: EventLog, day: DayBook, analytics: Analytics) -> None:
+                 outputs: list[Output], event_log: EventLog, day: DayBook, analytics: Analytics,
+                 inbox: GeometryInbox | None = None) -> None:
         self.id = camera
         self.event_log = event_log
         self.cfg: CameraConfig = cfg.cameras[camera]
@@ -53,6 +57,7 @@ class Camera:
         self.outputs = outputs
         self.analytics = analytics
         self.day = day
+        self.inbox = inbox if inbox is not None else GeometryInbox()
         self.gate = DetectGate(self.cfg.detect)
         self.perf = PerfMeter()
         self.pending: deque[_Pending] = deque()  # this camera's items in order, until published
@@ -64,6 +69,7 @@ class Camera:
         self._perf_every = cfg.mqtt.perf_interval_s if cfg.mqtt.host else 2.0
         self._last_perf = time.monotonic()
         self.emit(day.take_pending())
+        self.publish_geometry()
         if day.path:  # that day's end is handed over now: save today so a restart does not repeat it
             day.save()
 
@@ -120,7 +126,16 @@ class Camera:
         entry.outputs, entry.infer_ms, entry.done = outputs, infer_ms, True
 
     def deliver(self) -> int:
-        """Publish every frame at the head of the camera's order whose result is in; returns how many."""
+        """Publish every frame at the head of the camera's order whose result is in; returns how many.
+        Lines and zones saved in the UI meanwhile apply before them."""
+        saved = self.inbox.take()
+        if saved is not None:
+            events = apply_geometry(saved, self.id, self.analytics, self.last_video_s)
+            self.emit(events)
+            if any(e.type == "config_change" for e in events):
+                self.publish_geometry()
+                if self.day.path:
+                    self.day.save()  # kept at once: a restart must not fall back to the YAML's
         n = 0
         while self.pending and self.pending[0].done:
             entry = self.pending.popleft()
@@ -168,6 +183,14 @@ class Camera:
         if events:
             for out in self.outputs:
                 out.events(events)
+
+    def publish_geometry(self) -> None:
+        a = self.analytics
+        current = {"lines": [c.model_dump(mode="json") for c in a.cfg.lines],
+                   "zones": [c.model_dump(mode="json") for c in a.cfg.zones]}
+        payload = geometry_payload(self.id, a.frame_size, current, a.geometry)
+        for out in self.outputs:
+            out.geometry(payload)
 
     def publish_perf(self) -> None:
         sent = {kind: sum(o.bytes_sent for o in self.outputs if o.kind == kind) for kind in ("mqtt", "video")}

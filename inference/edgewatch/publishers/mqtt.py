@@ -35,6 +35,7 @@ from ..ids import CAMERA_ID_RULE, is_camera_id
 from ..types import Event, FrameFacts
 from .outbox import Outbox, OutboxRow, default_path
 from .payloads import (
+    CONFIG_GEOMETRY,
     TOPIC_KINDS,
     encode,
     event_payload,
@@ -194,6 +195,9 @@ class MqttPublisher:
         self._source = source
         self._state_interval = 1.0 / cfg.state_hz
         self.topics = {kind: topic(prefix, camera, kind) for kind in TOPIC_KINDS}
+        self.config_topic = topic(prefix, camera, CONFIG_GEOMETRY)
+        # Messages on the config topic (the UI's saved lines and zones) go here; set before start().
+        self.on_config: Callable[[bytes], None] | None = None
 
         client = paho.Client(
             CallbackAPIVersion.VERSION2,
@@ -212,6 +216,7 @@ class MqttPublisher:
         client.on_connect_fail = self._on_connect_fail
         client.on_disconnect = self._on_disconnect
         client.on_publish = self._on_publish
+        client.on_message = self._on_message
         self._client = client
 
         self._outbox = Outbox(cfg.outbox or default_path(camera))
@@ -233,6 +238,7 @@ class MqttPublisher:
         self._state = _Throttle(self._state_interval, self._retained_sender("state"))
         self._segmentation = _Throttle(self._state_interval, self._retained_sender("segmentation"))
         self._perf = _Throttle(0.0, self._retained_sender("perf"))  # the worker paces perf itself
+        self._geometry = _Throttle(0.0, self._retained_sender("geometry"))
 
         # Events an earlier run could not deliver go first, ahead of anything this run publishes.
         leftovers = self._outbox.pending()
@@ -263,6 +269,10 @@ class MqttPublisher:
 
     def publish_perf(self, perf: dict[str, Any]) -> None:
         self._perf.offer(perf_payload(self.camera, perf))
+
+    def publish_geometry(self, payload: dict[str, Any]) -> None:
+        """Retained: what the UI's editor shows for this camera."""
+        self._geometry.offer(payload)
 
     def set_input(self, state: str, detail: str) -> None:
         """The camera's input changed (lost, back, waiting): say so in the retained status at once."""
@@ -308,7 +318,7 @@ class MqttPublisher:
             return self._report
         t0 = time.monotonic()
         deadline = t0 + max(0.0, timeout_s)
-        for throttle in (self._state, self._segmentation, self._perf):
+        for throttle in (self._state, self._segmentation, self._perf, self._geometry):
             throttle.stop()
         while True:
             self._reconcile()
@@ -400,14 +410,20 @@ class MqttPublisher:
         self._complained = None
         log.info("MQTT: connected to %s:%d%s", self._host, self._port, " again" if self._ever_connected else "")
         self._ever_connected = True
+        if self.on_config is not None:
+            client.subscribe(self.config_topic, qos=1)  # the retained geometry comes at once
         self._publish_online(client)
-        for throttle in (self._state, self._segmentation, self._perf):
+        for throttle in (self._state, self._segmentation, self._perf, self._geometry):
             throttle.resend_last()
 
     def _publish_online(self, client: paho.Client) -> None:
         online = encode(status_payload(self.camera, self._source, online=True, input_state=self._input))
         info = client.publish(self.topics["status"], online, qos=1, retain=True)
         self._count(self.topics["status"], info, len(online))
+
+    def _on_message(self, client: paho.Client, userdata: Any, message: paho.MQTTMessage) -> None:
+        if message.topic == self.config_topic and self.on_config is not None:
+            self.on_config(message.payload)
 
     def _on_connect_fail(self, client: paho.Client, userdata: Any) -> None:
         self._complain(f"MQTT broker {self._host}:{self._port} unreachable; retrying, events are kept in {self._outbox.path}")

@@ -42,6 +42,9 @@ class Output:
     def input_state(self, state: str, detail: str) -> None:
         pass
 
+    def geometry(self, payload: dict[str, Any]) -> None:
+        """The lines and zones the camera counts on (at start, and when the UI's editor changed them)."""
+
     @property
     def bytes_sent(self) -> int:
         return 0
@@ -71,6 +74,9 @@ class MqttOutput(Output):
 
     def input_state(self, state: str, detail: str) -> None:
         self.pub.set_input(state, detail)
+
+    def geometry(self, payload: dict[str, Any]) -> None:
+        self.pub.publish_geometry(payload)
 
     @property
     def bytes_sent(self) -> int:

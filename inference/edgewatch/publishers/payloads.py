@@ -13,12 +13,15 @@ from urllib.parse import urlsplit, urlunsplit
 
 from ..types import Event, FrameFacts
 
-TOPIC_KINDS = ("status", "state", "events", "perf", "segmentation")
+TOPIC_KINDS = ("status", "state", "events", "perf", "segmentation", "geometry")
+
+
+CONFIG_GEOMETRY = "config/geometry"  # the one topic a worker reads: lines and zones saved in the UI
 
 
 def topic(prefix: str, camera: str, kind: str) -> str:
     """`edgewatch/<camera>/<kind>`; kind is one of TOPIC_KINDS."""
-    if kind not in TOPIC_KINDS:
+    if kind not in TOPIC_KINDS and kind != CONFIG_GEOMETRY:
         raise ValueError(f"unknown topic kind {kind!r}")
     return f"{prefix}/{camera}/{kind}"
 
@@ -92,6 +95,16 @@ def perf_payload(camera: str, perf: dict[str, Any], *, now: float | None = None)
     Non-finite numbers (a percentile of nothing yet) become null rather than invalid JSON."""
     clean = {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in perf.items()}
     return {"camera": camera, "ts": round(time.time() if now is None else now, 3), **clean}
+
+
+def geometry_payload(camera: str, frame_size: tuple[int, int], geometry: dict[str, Any],
+                     saved: dict[str, Any] | None, *, now: float | None = None) -> dict[str, Any]:
+    """The lines and zones the camera counts on now, its frame size (the editor's coordinates), and
+    whether they are the YAML's or the UI's (`saved`: config_id, by)."""
+    return {"camera": camera, "ts": round(time.time() if now is None else now, 3),
+            "frame": {"width": int(frame_size[0]), "height": int(frame_size[1])},
+            "origin": "ui" if saved else "config", **{k: v for k, v in (saved or {}).items() if k in ("config_id", "by")},
+            **geometry}
 
 
 def segmentation_payload(camera: str, facts: FrameFacts, *, now: float | None = None) -> dict[str, Any] | None:

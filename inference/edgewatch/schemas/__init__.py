@@ -9,7 +9,7 @@ from typing import Any
 from ..errors import EdgewatchError
 
 # One schema per topic leaf under edgewatch/<camera>/ ("events" publishes one event per message).
-NAMES = ("status", "state", "event", "perf", "segmentation")
+NAMES = ("status", "state", "event", "perf", "segmentation", "geometry")
 
 
 def load_schema(name: str) -> dict[str, Any]:

@@ -42,6 +42,14 @@ const FULL = {
       skipped_share: 0.6, detect_fps: 4.0,
     },
   },
+  geometry: {
+    schema: 'geometry',
+    msg: {
+      camera: 'cam1', ts: 1764080000.1, frame: { width: 768, height: 432 }, origin: 'ui', config_id: 'c1', by: 'session-a',
+      lines: [{ name: 'door', points: [[640, 0], [640, 432]], anchor: 'bottom_center', min_frames: 1 }],
+      zones: [{ name: 'table', polygon: [[330, 200], [560, 200], [560, 432]], anchor: 'center', inertia: 3 }],
+    },
+  },
   segmentation: {
     schema: 'segmentation',
     msg: { camera: 'cam1', ts: 1, video_s: 2, frame: 20, classes: { road: 0.41, curb: 0.02, marking: 0.01, background: 0.56 } },
@@ -69,7 +77,7 @@ describe('parsePayload', () => {
       const fields = schemaFields(JSON.parse(fs.readFileSync(file, 'utf8')));
       const known = new Set(Object.keys(r.value));
       // Fields of other event types: check them through a message of that type below.
-      const missing = [...fields].filter((f) => !known.has(f) && !(kind === 'events' && ['duration_s', 'side', 'line', 'direction', 'dwell_s', 'class', 'score', 'detail', 'date', 'total', 'avg_duration_s', 'lines', 'zones'].includes(f)));
+      const missing = [...fields].filter((f) => !known.has(f) && !(kind === 'events' && ['duration_s', 'side', 'line', 'direction', 'dwell_s', 'class', 'score', 'detail', 'date', 'total', 'avg_duration_s', 'lines', 'zones', 'config_id', 'by', 'final', 'reason'].includes(f)));
       assert.deepEqual(missing, [], `${schema}: the UI drops ${missing}`);
     });
   }
@@ -87,6 +95,9 @@ describe('parsePayload', () => {
       { type: 'source_lost', detail: 'EOF' },
       { type: 'day_end', date: '2026-12-01', total: 6, avg_duration_s: 11.5, lines: { door: { in: 4, out: 2 } },
         zones: { table: { occupancy: 0, entered: 3, max_dwell_s: 15 } } },
+      { type: 'config_change', config_id: 'c1', by: 'session-a', lines: { added: ['entry'], removed: ['door'], changed: [] },
+        zones: { added: [], removed: [], changed: ['table'] }, final: { lines: { door: { in: 4, out: 2 } }, zones: {} } },
+      { type: 'config_rejected', config_id: 'c2', by: 'session-b', reason: "lines.0.points: point (900, 400) of 'entry' is outside the 768x432 frame" },
     ];
     for (const c of cases) {
       const r = parsePayload(buf({ ...base, ...c }), 'events', MAX);
