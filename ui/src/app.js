@@ -3,6 +3,7 @@
 
 const path = require('node:path');
 const { Auth } = require('./auth');
+const { GeometryDesk } = require('./geometry');
 const { LiveState } = require('./livestate');
 const { MqttBridge } = require('./mqttbridge');
 const { resolvePassword } = require('./password');
@@ -68,6 +69,9 @@ class UiApp {
     this.bridge = new MqttBridge(cfg.mqtt, (camera, kind, value) => this._onMessage(camera, kind, value), {
       logger, onConnectionChange: () => this.hub.broadcast('health', this.health()),
     });
+    this.geometry = new GeometryDesk({
+      live: this.live, prefix: cfg.mqtt.prefix, publish: (topic, payload) => this.bridge.publishRetained(topic, payload),
+    });
     this.mqttRate = new RateMeter(() => this.bridge.stats.bytes);
     this.videoRate = new RateMeter(() => this.proxy.bytes);
 
@@ -75,7 +79,7 @@ class UiApp {
       '/vendor/hls.min.js': require.resolve('hls.js/dist/hls.min.js'),
     });
     this.server = createServer({
-      auth: this.auth, live: this.live, store: this.store, hub: this.hub, proxy: this.proxy, files,
+      auth: this.auth, live: this.live, store: this.store, hub: this.hub, proxy: this.proxy, files, geometry: this.geometry,
       health: () => this.health(), clientConfig: this.clientConfig(), logger,
     });
 
@@ -121,6 +125,7 @@ class UiApp {
   }
 
   _onMessage(camera, kind, value) {
+    this.geometry.notify(camera, kind, value);
     if (kind === 'events') {
       // Not stored (disk full): still shown live; false only for a QoS 1 redelivery already stored.
       if (!this._store('event', () => this.store.addEvent(value), true)) return;

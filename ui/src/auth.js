@@ -81,6 +81,12 @@ class Auth {
   }
 
   /** True when the request carries a live session cookie. */
+  /** Who saved a change, for the audit trail: a short digest of the session, never the token itself. */
+  sessionLabel(req) {
+    const token = parseCookies(req.headers.cookie)[COOKIE];
+    return token ? `session ${sha256(token).toString('hex').slice(0, 12)}` : 'session ?';
+  }
+
   isAuthenticated(req) {
     const token = parseCookies(req.headers.cookie)[COOKIE];
     if (!token) return false;

@@ -52,6 +52,15 @@ class MqttBridge {
     this.client.on('message', (topic, payload) => this.handle(topic, payload));
   }
 
+  /** Publishes retained, QoS 1; resolves once the broker has it (a refusal by its ACL is logged by it). */
+  publishRetained(topic, payload) {
+    return new Promise((resolve, reject) => {
+      if (!this.client || !this.connected) return reject(new Error('not connected'));
+      this.client.publish(topic, payload, { qos: 1, retain: true }, (err) => (err ? reject(err) : resolve()));
+      return undefined;
+    });
+  }
+
   _setConnected(c) {
     if (c === this.connected) return;
     this.connected = c;

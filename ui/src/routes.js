@@ -32,8 +32,11 @@ function sendText(res, status, text, extra = {}) {
   res.end(`${text}\n`);
 }
 
-/** Reads a small request body; rejects (413) past MAX_BODY without buffering the rest. */
-function readBody(req, res) {
+const MAX_GEOMETRY_BODY = 256 * 1024; // 50 lines and 50 zones of 100 points fit many times over
+const GEOMETRY_PATH_RE = /^\/api\/cameras\/([A-Za-z0-9_-]{1,64})\/geometry$/;
+
+/** Reads a small request body; rejects (413) past `limit` without buffering the rest. */
+function readBody(req, res, limit = MAX_BODY) {
   return new Promise((resolve) => {
     const declared = Number(req.headers['content-length'] || 0);
     // After a 413 the connection is closed once the answer is out; the rest of the body is never read.
@@ -43,19 +46,19 @@ function readBody(req, res) {
       req.pause();
       resolve(null);
     };
-    if (declared > MAX_BODY) return refuse();
+    if (declared > limit) return refuse();
     const chunks = [];
     let size = 0;
     req.on('data', (c) => {
       size += c.length;
-      if (size > MAX_BODY) {
+      if (size > limit) {
         req.removeAllListeners('data');
         refuse();
         return;
       }
       chunks.push(c);
     });
-    req.on('end', () => resolve(size > MAX_BODY ? null : Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () => resolve(size > limit ? null : Buffer.concat(chunks).toString('utf8')));
     req.on('error', () => resolve(null));
     return undefined;
   });
@@ -95,7 +98,30 @@ function timeParam(params, name) {
  * @returns {http.Server}
  */
 function createServer(deps) {
-  const { auth, live, store, hub, proxy, files, health, clientConfig, logger } = deps;
+  const { auth, live, store, hub, proxy, files, geometry, health, clientConfig, logger } = deps;
+
+  /** A state-changing request must come from the UI's own page: its Origin is this host's. The session
+   *  cookie (SameSite=Strict) plus the same Origin is enough, so a script sending that Origin works. */
+  function sameOrigin(req) {
+    const origin = req.headers.origin;
+    const host = req.headers.host;
+    return Boolean(origin && host) && (origin === `http://${host}` || origin === `https://${host}`);
+  }
+
+  async function handleSaveGeometry(req, res, camera) {
+    if (!auth.isAuthenticated(req)) return sendJson(res, 401, { error: 'login required' });
+    if (!sameOrigin(req)) return sendJson(res, 403, { error: 'refused: the request does not come from this UI (Origin)' });
+    const text = await readBody(req, res, MAX_GEOMETRY_BODY);
+    if (text === null) return undefined; // 413 sent
+    let body;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      return sendJson(res, 400, { error: 'the body is not JSON', key: '' });
+    }
+    const { status, body: answer } = await geometry.save(camera, body, auth.sessionLabel(req));
+    return sendJson(res, status, answer);
+  }
 
   async function handleLogin(req, res) {
     const body = await readBody(req, res);
@@ -167,6 +193,11 @@ function createServer(deps) {
 
   function answerApi(req, res, url) {
     const p = url.searchParams;
+    const g = url.pathname.match(GEOMETRY_PATH_RE);
+    if (g) {
+      const now = geometry.current(g[1]);
+      return now ? sendJson(res, 200, now) : sendJson(res, 404, { error: `camera ${g[1]} has not published its lines and zones` });
+    }
     const camera = cameraParam(p);
     switch (url.pathname) {
       case '/api/state':
@@ -204,6 +235,11 @@ function createServer(deps) {
     const { pathname } = url;
     if (pathname === '/healthz') return sendText(res, 200, 'ok');
 
+    if (req.method === 'PUT') {
+      const m = pathname.match(GEOMETRY_PATH_RE);
+      if (m) return handleSaveGeometry(req, res, m[1]);
+      return sendText(res, 405, 'method not allowed', { Allow: 'GET, HEAD, POST' });
+    }
     if (req.method === 'POST') {
       if (pathname === '/login') return handleLogin(req, res);
       if (pathname === '/logout') {
@@ -273,4 +309,4 @@ function createServer(deps) {
   return server;
 }
 
-module.exports = { createServer, SECURITY_HEADERS, MAX_BODY };
+module.exports = { createServer, SECURITY_HEADERS, MAX_BODY, MAX_GEOMETRY_BODY };
