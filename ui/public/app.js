@@ -130,7 +130,7 @@ function onHealth(h) {
 function connect() {
   const es = new EventSource('/api/live');
   es.addEventListener('snapshot', (e) => onSnapshot(JSON.parse(e.data)));
-  for (const kind of ['state', 'perf', 'status', 'segmentation']) {
+  for (const kind of ['state', 'perf', 'status', 'segmentation', 'geometry']) {
     es.addEventListener(kind, (e) => onKind(kind, JSON.parse(e.data)));
   }
   es.addEventListener('input', (e) => onInput(JSON.parse(e.data)));

@@ -1,6 +1,7 @@
 // The camera page: live video, numbers, chart, lines, zones, performance, segmentation and events of one camera.
 import { PeopleChart } from './chart.js';
 import { $, el, fmtBps, fmtInt, fmtMs, fmtPct, fmtSec, fmtTime, inputProblem, setPill, WORKER_CLASS, workerOf } from './fmt.js';
+import { GeometryEditor } from './editor.js';
 import { play } from './player.js';
 
 const MAX_EVENT_ROWS = 200;
@@ -23,8 +24,26 @@ function describe(ev) {
     case 'alert': return `${ev.rule}: ${ev.value} > ${ev.limit}${ev.track_id != null ? ` (#${ev.track_id})` : ''}`;
     case 'class_begin': case 'class_end': return `${ev.class} ${ev.score != null ? ev.score.toFixed(2) : ''}`;
     case 'day_end': return `${ev.date}: ${ev.total} people${ev.avg_duration_s ? `, avg ${fmtSec(ev.avg_duration_s)}` : ''}`;
+    case 'config_change': return `lines and zones saved by ${ev.by || '?'}: ${changed(ev)}`;
+    case 'config_rejected': return `refused (${ev.by || '?'}): ${ev.reason}`;
     default: return ev.detail || '';
   }
+}
+
+/** "added entry; removed door (in 3, out 2)" from a config_change event. */
+function changed(ev) {
+  const parts = [];
+  for (const kind of ['lines', 'zones']) {
+    const c = ev[kind] || {};
+    if (c.added?.length) parts.push(`added ${c.added.join(', ')}`);
+    if (c.changed?.length) parts.push(`changed ${c.changed.join(', ')}`);
+    for (const name of c.removed || []) {
+      const last = ev.final?.[kind]?.[name];
+      const counts = last ? (kind === 'lines' ? ` (in ${last.in}, out ${last.out})` : ` (entered ${last.entered})`) : '';
+      parts.push(`removed ${name}${counts}`);
+    }
+  }
+  return parts.join('; ') || 'no change';
 }
 
 function eventRow(ev, fresh) {
@@ -43,6 +62,7 @@ export class CameraPage {
     this.stopVideo = null;
     this.videoKey = null;
     this.chart = new PeopleChart($('chart'));
+    this.editor = new GeometryEditor(ui);
     for (const mode of ['live', 'hls']) {
       $(`mode-${mode}`).addEventListener('click', () => {
         this.mode = mode;
@@ -68,6 +88,7 @@ export class CameraPage {
     $('health-worker').hidden = false;
     $('events').replaceChildren();
     this.refresh();
+    this.editor.show();
   }
 
   /** Re-renders everything (a new snapshot) and fetches the events missed meanwhile. */
@@ -83,6 +104,7 @@ export class CameraPage {
   hide() {
     $('camera-page').hidden = true;
     $('health-worker').hidden = true;
+    this.editor.hide();
     if (this.stopVideo) this.stopVideo();
     this.stopVideo = null;
     this.videoKey = null;
@@ -103,6 +125,7 @@ export class CameraPage {
     } else if (kind === 'perf') this.renderPerf();
     else if (kind === 'segmentation') this.renderSegmentation();
     else if (kind === 'status') this.renderHealth();
+    else if (kind === 'geometry') this.editor.onGeometry(value);
   }
 
   renderState() {

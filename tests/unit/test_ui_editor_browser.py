@@ -1,0 +1,156 @@
+"""Lines drawn in the UI's editor count in the running worker: Debian's Chromium on the real UI server,
+a real Mosquitto and the real worker on the course video (paced, looped) — the whole path of a saved
+line (page -> API -> broker -> worker -> counts on the page), without the compose stack. A stand-in
+relay serves the still the editor draws on. Screenshots of the editor go to $EDGEWATCH_ARTIFACTS.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+from test_ui_overview_browser import ARTIFACTS, PASSWORD, _page, browser  # noqa: F401 - fixture
+from ui_local import FakeRelay, UiServer, ui_missing
+
+FRAME = (768, 432)
+
+
+class Worker:
+    """`edgewatch` on the course video as camera `shop`, paced and looped, with a state file."""
+
+    def __init__(self, broker, videos: Path, env: dict, tmp: Path) -> None:
+        cfg = tmp / "shop.yaml"
+        cfg.write_text(f"camera: shop\nstate_file: {tmp / 'shop.json'}\nmqtt:\n  drain_timeout_s: 2\n"
+                       f"  outbox: {tmp / 'outbox.sqlite'}\n")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "edgewatch", "-i", str(videos / "Pedestrian_Detect_2_1_1.mp4"), "--realtime",
+             "--loop", "-c", str(cfg), "--mqtt-host", broker.host, "--mqtt-port", str(broker.port),
+             "-m", "person-detection-retail-0013", "--no-progress"],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+    def stop(self) -> str:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        return self.proc.communicate(timeout=60)[1]
+
+
+@pytest.fixture
+def site(mosquitto, videos, worker_env, tmp_path) -> Iterator[dict[str, Any]]:
+    why = ui_missing()
+    if why:
+        pytest.skip(why)
+    relay = FakeRelay({"shop"})
+    ui = UiServer({"EDGEWATCH_MQTT_URL": f"mqtt://{mosquitto.host}:{mosquitto.port}", "EDGEWATCH_UI_PASSWORD": PASSWORD,
+                   "EDGEWATCH_STREAM_URL": relay.url, "EDGEWATCH_STREAM_PROBE_MS": "500"}, tmp_path / "ui")
+    state = {"worker": Worker(mosquitto, videos, worker_env, tmp_path)}
+    try:
+        yield {"base": ui.base, "state": state, "restart": lambda: Worker(mosquitto, videos, worker_env, tmp_path)}
+    finally:
+        state["worker"].stop()
+        ui.stop()
+        relay.close()
+
+
+def _show_stage(page) -> None:
+    """The picture whole in the viewport: the mouse works in viewport coordinates."""
+    page.evaluate("document.querySelector('#geo-stage').scrollIntoView({block: 'center'})")
+
+
+def _frame_to_page(page, x: float, y: float) -> tuple[float, float]:
+    box = page.locator("#geo-stage").bounding_box()
+    return box["x"] + x / FRAME[0] * box["width"], box["y"] + y / FRAME[1] * box["height"]
+
+
+def _line_counts(page, name: str) -> int:
+    return page.evaluate("""(n) => { const row = [...document.querySelectorAll('#lines tr')]
+        .find((r) => r.firstChild && r.firstChild.textContent === n);
+        return row ? Number(row.children[1].textContent) + Number(row.children[2].textContent) : -1; }""", name)
+
+
+def test_a_line_drawn_in_the_editor_counts_and_survives_a_worker_restart(browser, site) -> None:  # noqa: F811
+    base = site["base"]
+    ctx, page, errors = _page(browser, base, "/?camera=shop")
+    try:
+        page.wait_for_selector("#geo-edit:not([hidden])", timeout=30000)
+        assert page.get_attribute("#geo-stage", "data-frame") == "768x432"
+        assert page.text_content("#geo-origin") == "from the config file"
+
+        # Draw a line across the floor near the bottom, where everyone walks in, and name it.
+        page.click("#geo-edit")
+        page.click("#geo-add-line")
+        _show_stage(page)
+        page.mouse.move(*_frame_to_page(page, 20, 400))
+        page.mouse.down()
+        page.mouse.move(*_frame_to_page(page, 400, 400), steps=5)
+        page.mouse.move(*_frame_to_page(page, 748, 400), steps=5)
+        page.mouse.up()
+        page.fill("#geo-name", "entry")
+        page.select_option("#geo-anchor", "bottom_center")
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "ui-editor.png"), full_page=True)
+        page.click("#geo-save")
+        page.wait_for_function("() => document.querySelector('#geo-status').textContent.startsWith('Saved')", timeout=10000)
+        assert page.text_content("#geo-status") == "Saved: the worker counts on it now."
+        assert page.text_content("#geo-origin") == "saved in the UI"
+        saved = _api(page, base)
+        [line] = saved["lines"]
+        assert line["name"] == "entry" and abs(line["points"][0][1] - 400) < 3 and abs(line["points"][1][1] - 400) < 3
+        assert page.locator("#geo-svg g.geo-line[data-name='entry']").count() == 1
+        # The change is in the event list, with the session that made it.
+        page.wait_for_selector("#events tr:has-text('lines and zones saved by session')", timeout=10000)
+
+        # Within one pass of the video the line counts on the page (a person walks in every ~20 s).
+        page.wait_for_function("() => { const r = [...document.querySelectorAll('#lines tr')].find((x) => "
+                               "x.firstChild && x.firstChild.textContent === 'entry'); return r && "
+                               "Number(r.children[1].textContent) + Number(r.children[2].textContent) > 0; }",
+                               timeout=150000)
+        counted = _line_counts(page, "entry")
+
+        # A point dragged off the picture: the error next to the shape, nothing saved.
+        page.click("#geo-edit")
+        _show_stage(page)
+        end = page.locator("#geo-svg g.geo-line[data-name='entry'] circle >> nth=1").bounding_box()
+        page.mouse.move(end["x"] + end["width"] / 2, end["y"] + end["height"] / 2)
+        page.mouse.down()
+        stage = page.locator("#geo-stage").bounding_box()
+        page.mouse.move(stage["x"] + stage["width"] + 60, end["y"] + end["height"] / 2, steps=5)
+        page.mouse.up()
+        page.click("#geo-save")
+        page.wait_for_function("() => document.querySelector('#geo-status').textContent.startsWith('Not saved')", timeout=10000)
+        assert "lines.0.points" in page.text_content("#geo-status") and "outside the 768x432 frame" in page.text_content("#geo-status")
+        assert page.locator("#geo-svg g.geo-line.bad text.geo-error").count() == 1
+        assert "outside" in page.text_content("#geo-panel-error")
+        page.screenshot(path=str(ARTIFACTS / "ui-editor-error.png"), full_page=True)
+        assert _api(page, base) == saved, "a refused geometry was saved"
+        page.click("#geo-cancel")
+
+        # The worker restarts: the line is still drawn, and its count carries on.
+        err = site["state"]["worker"].stop()
+        assert site["state"]["worker"].proc.returncode == 0, err
+        site["state"]["worker"] = site["restart"]()
+        page.wait_for_function("(n) => { const r = [...document.querySelectorAll('#lines tr')].find((x) => "
+                               "x.firstChild && x.firstChild.textContent === 'entry'); return r; }", arg=counted, timeout=30000)
+        page.reload()
+        page.wait_for_selector("#geo-svg g.geo-line[data-name='entry']", timeout=30000)
+        assert page.text_content("#geo-origin") == "saved in the UI"
+        page.wait_for_function("(n) => { const r = [...document.querySelectorAll('#lines tr')].find((x) => "
+                               "x.firstChild && x.firstChild.textContent === 'entry'); return r && "
+                               "Number(r.children[1].textContent) + Number(r.children[2].textContent) >= n; }",
+                               arg=counted, timeout=30000)
+        assert not errors, errors
+    finally:
+        ctx.close()
+
+
+def _api(page, base: str) -> dict:
+    cookie = next(c for c in page.context.cookies() if c["name"] == "ew_session")
+    req = urllib.request.Request(f"{base}/api/cameras/shop/geometry", headers={"Cookie": f"ew_session={cookie['value']}"})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        body = json.loads(r.read())
+    return {k: body[k] for k in ("lines", "zones", "config_id", "origin")}
