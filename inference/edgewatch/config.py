@@ -124,6 +124,10 @@ class ZoneConfig(_Section):
                            "bottom_center (the feet) or center (overhead cameras)")
     inertia: int = Field(1, ge=1, le=100, description="frames a person must be seen inside to enter, and outside to "
                          "leave (Frigate's inertia): more = no flicker at the border")
+    max_people: int | None = Field(None, ge=0, le=1000, description="alert when more than this many people are in "
+                                   "the zone (once, re-armed when they are back at or below it)")
+    max_dwell_s: float | None = Field(None, gt=0, description="alert when someone stays in the zone longer than this "
+                                      "(once per visit)")
 
     @field_validator("polygon")
     @classmethod

@@ -50,3 +50,23 @@ def test_max_dwell_fires_once_per_person() -> None:
 def test_no_rules_no_alerts() -> None:
     a = analytics(validate({}), (W, H))
     assert alerts([a.update(o) for o in crowd([5] * 50)]) == []
+
+
+def test_a_zones_own_alerts_fire_once_and_rearm() -> None:
+    from edgewatch.analytics.zones import Zone
+    from edgewatch.config import ZoneConfig
+
+    zone = Zone(ZoneConfig(name="till", polygon=[[0, 0], [400, 0], [400, 400], [0, 400]], max_people=1,
+                           max_dwell_s=2.0), band=5)
+    inside, outside = (100, 10, 160, 200), (600, 10, 660, 200)  # feet at y=200 inside / at x=630 outside
+    fired = []
+    for i in range(60):  # 6 s: person 1 stays inside; person 2 in from 1 s to 2 s, then again from 4 s
+        t = i / 10
+        zone.update(1, inside, t)
+        zone.update(2, inside if 1 <= t < 2 or t >= 4 else outside, t)
+        fired += zone.alerts(t)
+    crowd = [e.data for e in fired if e.data["rule"] == "max_people"]
+    assert crowd == [{"rule": "max_people", "value": 2, "limit": 1, "zone": "till"}] * 2  # re-armed in between
+    dwell = [e.data for e in fired if e.data["rule"] == "max_dwell"]
+    assert [(d["track_id"], d["zone"]) for d in dwell] == [(1, "till")]  # person 2 never stays 2 s
+    assert dwell[0]["value"] > 2.0 and dwell[0]["limit"] == 2.0

@@ -92,6 +92,14 @@ def test_a_line_drawn_in_the_editor_counts_and_survives_a_worker_restart(browser
         page.mouse.up()
         page.fill("#geo-name", "entry")
         page.select_option("#geo-anchor", "bottom_center")
+        # And a zone round the table, corner by corner, with its own alert.
+        page.click("#geo-add-zone")
+        _show_stage(page)
+        for x, y in ((330, 200), (560, 200), (560, 380), (330, 380)):
+            page.mouse.click(*_frame_to_page(page, x, y))
+        page.click("#geo-close-zone")
+        page.fill("#geo-name", "table")
+        page.fill("#geo-max-people", "3")
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "ui-editor.png"), full_page=True)
         page.click("#geo-save")
@@ -101,6 +109,11 @@ def test_a_line_drawn_in_the_editor_counts_and_survives_a_worker_restart(browser
         saved = _api(page, base)
         [line] = saved["lines"]
         assert line["name"] == "entry" and abs(line["points"][0][1] - 400) < 3 and abs(line["points"][1][1] - 400) < 3
+        [zone] = saved["zones"]
+        assert zone["name"] == "table" and zone["max_people"] == 3 and len(zone["polygon"]) == 4
+        assert all(abs(px - x) < 3 and abs(py - y) < 3 for (px, py), (x, y) in
+                   zip(zone["polygon"], ((330, 200), (560, 200), (560, 380), (330, 380)), strict=True))
+        assert page.text_content("#geo-svg g.geo-zone[data-name='table'] text") == "table (alert > 3 people)"
         assert page.locator("#geo-svg g.geo-line[data-name='entry']").count() == 1
         # The change is in the event list, with the session that made it.
         page.wait_for_selector("#events tr:has-text('lines and zones saved by session')", timeout=10000)

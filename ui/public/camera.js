@@ -21,7 +21,7 @@ function describe(ev) {
     case 'line_cross': return `#${ev.track_id} ${ev.line} ${ev.direction}`;
     case 'zone_enter': return `#${ev.track_id} ${ev.zone}`;
     case 'zone_leave': return `#${ev.track_id} ${ev.zone}`;
-    case 'alert': return `${ev.rule}: ${ev.value} > ${ev.limit}${ev.track_id != null ? ` (#${ev.track_id})` : ''}`;
+    case 'alert': return `${ev.rule}${ev.zone ? ` in ${ev.zone}` : ''}: ${ev.value} > ${ev.limit}${ev.track_id != null ? ` (#${ev.track_id})` : ''}`;
     case 'class_begin': case 'class_end': return `${ev.class} ${ev.score != null ? ev.score.toFixed(2) : ''}`;
     case 'day_end': return `${ev.date}: ${ev.total} people${ev.avg_duration_s ? `, avg ${fmtSec(ev.avg_duration_s)}` : ''}`;
     case 'config_change': return `lines and zones saved by ${ev.by || '?'}: ${changed(ev)}`;

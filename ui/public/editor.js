@@ -47,7 +47,9 @@ export class GeometryEditor {
     $('geo-flip').addEventListener('click', () => this.flip());
     $('geo-save').addEventListener('click', () => this.save());
     $('geo-cancel').addEventListener('click', () => this.stop());
-    for (const id of ['geo-name', 'geo-anchor', 'geo-knob']) $(id).addEventListener('input', () => this.fromPanel());
+    for (const id of ['geo-name', 'geo-anchor', 'geo-knob', 'geo-max-people', 'geo-max-dwell']) {
+      $(id).addEventListener('input', () => this.fromPanel());
+    }
   }
 
   /** The camera page opened: its geometry from the API, then from the live topic. */
@@ -213,6 +215,12 @@ export class GeometryEditor {
     s.anchor = $('geo-anchor').value;
     const knob = Number($('geo-knob').value);
     if (Number.isInteger(knob) && knob >= 1) s[this.sel.kind === 'lines' ? 'min_frames' : 'inertia'] = knob;
+    if (this.sel.kind === 'zones') {
+      // Empty = no alert; what is typed goes as it is, so a bad value is refused by name, not dropped.
+      const rule = (id) => ($(id).value === '' ? null : Number($(id).value));
+      s.max_people = rule('geo-max-people');
+      s.max_dwell_s = rule('geo-max-dwell');
+    }
     this.render(false);
   }
 
@@ -292,7 +300,9 @@ export class GeometryEditor {
       'stroke-width': unit * 0.6, 'data-kind': 'zones', 'data-i': i }, grp);
     const [x0, y0] = zone.polygon[0];
     const label = svg('text', { x: x0 + unit * 2, y: y0 + unit * 6, 'font-size': unit * 5 }, grp);
-    label.textContent = zone.name;
+    const rules = [zone.max_people != null ? `> ${zone.max_people} people` : '', zone.max_dwell_s != null ? `> ${zone.max_dwell_s} s` : '']
+      .filter(Boolean);
+    label.textContent = rules.length ? `${zone.name} (alert ${rules.join(', ')})` : zone.name;
     if (this.editing) zone.polygon.forEach(([x, y], v) => svg('circle', { cx: x, cy: y, r: unit * 2.5, 'data-kind': 'zones', 'data-i': i, 'data-vertex': v }, grp));
     if (bad) this.errorText(grp, x0, y0, unit);
   }
@@ -311,6 +321,9 @@ export class GeometryEditor {
     $('geo-anchor').value = s.anchor || 'bottom_center';
     $('geo-knob-label').textContent = line ? 'Frames on the new side before it counts' : 'Frames inside (or outside) to enter (or leave)';
     $('geo-knob').value = (line ? s.min_frames : s.inertia) || 1;
+    $('geo-zone-rules').hidden = line;
+    $('geo-max-people').value = s.max_people ?? '';
+    $('geo-max-dwell').value = s.max_dwell_s ?? '';
     $('geo-panel-error').textContent = this.error && this.error.key.startsWith(`${this.sel.kind}.${this.sel.i}`) ? this.error.text : '';
   }
 }

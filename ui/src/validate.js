@@ -232,6 +232,8 @@ const SHAPES = {
           anchor: str(item, 'anchor', { optional: true, oneOf: new Set(['bottom_center', 'center']) }),
           min_frames: int(item, 'min_frames', { optional: true, min: 1, max: 100 }),
           inertia: int(item, 'inertia', { optional: true, min: 1, max: 100 }),
+          max_people: int(item, 'max_people', { optional: true, nullable: true, min: 0, max: 1000 }),
+          max_dwell_s: num(item, 'max_dwell_s', { optional: true, nullable: true, min: 0 }),
         });
       });
     };

@@ -97,6 +97,7 @@ class Analytics:
         events += self.lines.update(seen, now)
         events += self.zones.update(seen, now)
         events += self.alerts.update(self.people.in_frame, tracks, now)
+        events += self.zones.alerts(now)
         return self._facts(output, tracks, events)
 
     def _views(self, frame: Frame, step) -> None:

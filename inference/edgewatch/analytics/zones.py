@@ -24,6 +24,8 @@ class Zone:
         self.anchor = cfg.anchor
         self.inertia = cfg.inertia
         self._streak: dict[int, tuple[int, float]] = {}  # person id -> (frames on the other side, since)
+        self._crowded = False  # the zone's max_people alert fired and is not re-armed yet
+        self._dwell_fired: set[tuple[int, float]] = set()  # (person id, visit start) alerted for max_dwell_s
         self.contour = np.asarray(cfg.polygon, dtype=np.float32).reshape(-1, 1, 2)
         self.band = band
         self.entered = 0
@@ -65,6 +67,24 @@ class Zone:
         self.max_dwell_s = max(self.max_dwell_s, dwell)
         return Event("zone_leave", visit[1], {"track_id": person_id, "zone": self.name, "dwell_s": round(dwell, 2)})
 
+    def alerts(self, now_s: float) -> list[Event]:
+        """The zone's own alert rules, each once per occurrence (as the camera's, analytics/alerts.py)."""
+        events = []
+        if self.cfg.max_people is not None:
+            crowded = len(self._inside) > self.cfg.max_people
+            if crowded and not self._crowded:
+                events.append(Event("alert", now_s, {"rule": "max_people", "value": len(self._inside),
+                                                     "limit": self.cfg.max_people, "zone": self.name}))
+            self._crowded = crowded
+        if self.cfg.max_dwell_s is not None:
+            for pid, (since, last) in self._inside.items():
+                if last - since > self.cfg.max_dwell_s and (pid, since) not in self._dwell_fired:
+                    self._dwell_fired.add((pid, since))
+                    events.append(Event("alert", now_s, {"rule": "max_dwell", "value": round(last - since, 2),
+                                                         "limit": self.cfg.max_dwell_s, "track_id": pid, "zone": self.name}))
+            self._dwell_fired &= {(pid, since) for pid, (since, _) in self._inside.items()}
+        return events
+
     def dwell(self, person_id: int) -> float | None:
         visit = self._inside.get(person_id)
         return None if visit is None else visit[1] - visit[0]
@@ -98,6 +118,7 @@ class ZoneWatcher:
             was = old.pop(cfg.name, None)
             if was is not None:
                 zone.entered, zone.max_dwell_s, zone._inside = was.entered, was.max_dwell_s, was._inside
+                zone._crowded, zone._dwell_fired = was._crowded, was._dwell_fired
             kept.append(zone)
         self.zones = kept
         events = [ev for z in old.values() for pid in list(z._inside) if (ev := z.leave(pid)) is not None]
@@ -113,6 +134,9 @@ class ZoneWatcher:
                 if ev is not None:
                     events.append(ev)
         return events
+
+    def alerts(self, now_s: float) -> list[Event]:
+        return [ev for z in self.zones for ev in z.alerts(now_s)]
 
     def leave(self, person_id: int) -> list[Event]:
         """The person's track ended: close their visits."""
