@@ -125,6 +125,24 @@ def test_a_line_drawn_in_the_editor_counts_and_survives_a_worker_restart(browser
                                timeout=150000)
         counted = _line_counts(page, "entry")
 
+        # Today's history by hour shows the counts the worker published: the same as the events stored.
+        page.select_option("#camera-history .hist-range", "week")
+        page.select_option("#camera-history .hist-range", "day")
+        page.wait_for_selector("#camera-history [data-chart='lines'] table.hist-table", state="attached", timeout=15000)
+        charted = page.evaluate("""() => {
+            const t = document.querySelector("#camera-history [data-chart='lines'] table.hist-table");
+            const head = [...t.rows[0].cells].map((c) => c.textContent);
+            const sum = (name) => [...t.rows].slice(1).reduce((a, r) => a + Number(r.cells[head.indexOf(name)].textContent), 0);
+            return [sum('entry in'), sum('entry out')]; }""")
+        stored = [e["direction"] for e in _api_get(page, base, "/api/events?camera=shop&limit=5000")["events"]
+                  if e["type"] == "line_cross" and e["line"] == "entry"]
+        assert charted == [stored.count("in"), stored.count("out")] and sum(charted) >= 1, (charted, stored)
+        assert "times are the site's (UTC)" in page.text_content("#camera-history .hist-tz")
+        unique = page.evaluate("""() => { const t = document.querySelector("#camera-history [data-chart='people'] table.hist-table");
+            return [...t.rows].slice(1).reduce((a, r) => a + Number(r.cells[1].textContent), 0); }""")
+        assert unique >= 1
+        page.screenshot(path=str(ARTIFACTS / "ui-history.png"), full_page=True)
+
         # A point dragged off the picture: the error next to the shape, nothing saved.
         page.click("#geo-edit")
         _show_stage(page)
@@ -167,3 +185,10 @@ def _api(page, base: str) -> dict:
     with urllib.request.urlopen(req, timeout=10) as r:
         body = json.loads(r.read())
     return {k: body[k] for k in ("lines", "zones", "config_id", "origin")}
+
+
+def _api_get(page, base: str, path: str) -> dict:
+    cookie = next(c for c in page.context.cookies() if c["name"] == "ew_session")
+    req = urllib.request.Request(f"{base}{path}", headers={"Cookie": f"ew_session={cookie['value']}"})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return json.loads(r.read())

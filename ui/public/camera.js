@@ -2,6 +2,7 @@
 import { PeopleChart } from './chart.js';
 import { $, el, fmtBps, fmtInt, fmtMs, fmtPct, fmtSec, fmtTime, inputProblem, setPill, WORKER_CLASS, workerOf } from './fmt.js';
 import { GeometryEditor } from './editor.js';
+import { HistoryView } from './history.js';
 import { play } from './player.js';
 
 const MAX_EVENT_ROWS = 200;
@@ -63,6 +64,7 @@ export class CameraPage {
     this.videoKey = null;
     this.chart = new PeopleChart($('chart'));
     this.editor = new GeometryEditor(ui);
+    this.history = new HistoryView($('camera-history'), () => ui.camera);
     for (const mode of ['live', 'hls']) {
       $(`mode-${mode}`).addEventListener('click', () => {
         this.mode = mode;
@@ -89,6 +91,7 @@ export class CameraPage {
     $('events').replaceChildren();
     this.refresh();
     this.editor.show();
+    this.history.load();
   }
 
   /** Re-renders everything (a new snapshot) and fetches the events missed meanwhile. */

@@ -1,6 +1,7 @@
 // The overview: one tile per camera (a still refreshed about once a second, worker and input state,
 // people now and today) and the site's totals. A tile links to its camera's page.
 import { $, fmtInt, inputProblem, setPill, WORKER_CLASS, workerOf } from './fmt.js';
+import { HistoryView } from './history.js';
 
 const STILL_MS = 1000;
 
@@ -16,6 +17,7 @@ export class Overview {
     this.ui = ui;
     this.open = open;
     this.tiles = new Map(); // id -> {li, refs, img, loading, onScreen}
+    this.history = new HistoryView($('site-history'), () => null); // every camera summed
     // Only tiles on screen fetch stills: a site with many cameras costs what the visitor sees.
     this.observer = new IntersectionObserver((entries) => {
       for (const e of entries) {
@@ -35,6 +37,7 @@ export class Overview {
   show() {
     $('overview').hidden = false;
     this.render();
+    this.history.load();
   }
 
   hide() {

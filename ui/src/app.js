@@ -54,7 +54,7 @@ class UiApp {
     const { password, source } = resolvePassword(cfg.password, cfg.dataDir, logger);
     if (source !== 'generated') logger.info(`UI password from ${source === 'config' ? 'EDGEWATCH_UI_PASSWORD(_FILE)' : `${cfg.dataDir}/ui-password`}`);
     this.auth = new Auth(password, { secureCookie: cfg.secureCookie });
-    this.store = await Store.open(cfg.dataDir, { logger, retentionDays: cfg.retentionDays });
+    this.store = await Store.open(cfg.dataDir, { logger, retentionDays: cfg.retentionDays, historyDays: cfg.historyDays });
     this.live = new LiveState();
     const since = Math.floor(Date.now() / 60000) - 10;
     const byCamera = new Map();
@@ -77,6 +77,8 @@ class UiApp {
 
     const files = new StaticFiles(PUBLIC_DIR, {
       '/vendor/hls.min.js': require.resolve('hls.js/dist/hls.min.js'),
+      '/vendor/uPlot.esm.js': require.resolve('uplot/dist/uPlot.esm.js'),
+      '/vendor/uPlot.min.css': require.resolve('uplot/dist/uPlot.min.css'),
     });
     this.server = createServer({
       auth: this.auth, live: this.live, store: this.store, hub: this.hub, proxy: this.proxy, files, geometry: this.geometry,

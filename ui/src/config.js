@@ -86,6 +86,8 @@ function loadConfig(env) {
       stillPath: pathFromEnv(env, 'EDGEWATCH_STREAM_STILL_PATH', '{camera}/still.jpg'),
     }),
     retentionDays: intFromEnv(env, 'EDGEWATCH_UI_RETENTION_DAYS', 30, 1, 3650),
+    // The hourly history (charts by hour, day, week, month) is small: kept far longer than raw events.
+    historyDays: intFromEnv(env, 'EDGEWATCH_UI_HISTORY_DAYS', 400, 1, 3650),
   });
 }
 

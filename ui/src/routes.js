@@ -4,6 +4,7 @@
 
 const http = require('node:http');
 const csv = require('./csv');
+const { RangeError400 } = require('./history');
 const { CAMERA_RE } = require('./validate');
 
 const SECURITY_HEADERS = {
@@ -191,6 +192,19 @@ function createServer(deps) {
     }
   }
 
+  /** by=hour|day, from and to in Unix seconds (to excluded); camera absent = the whole site. */
+  function historyQuery(p, camera) {
+    const from = timeParam(p, 'from');
+    const to = timeParam(p, 'to');
+    if (from === null || to === null) throw new QueryError('from and to are required (Unix seconds)');
+    try {
+      return store.historyQuery({ camera, by: p.get('by') || 'hour', from, to });
+    } catch (err) {
+      if (err instanceof RangeError400) throw new QueryError(err.message);
+      throw err;
+    }
+  }
+
   function answerApi(req, res, url) {
     const p = url.searchParams;
     const g = url.pathname.match(GEOMETRY_PATH_RE);
@@ -216,6 +230,14 @@ function createServer(deps) {
       }
       case '/api/events.csv':
         return exportCsv(res, camera);
+      case '/api/history':
+        return sendJson(res, 200, historyQuery(p, camera));
+      case '/api/history.csv': {
+        const h = historyQuery(p, camera);
+        res.writeHead(200, { 'Content-Type': 'text/csv; charset=utf-8', 'Cache-Control': 'no-store',
+          'Content-Disposition': `attachment; filename="edgewatch-history-${camera || 'site'}-${h.by}.csv"` });
+        return res.end(csv.history(h));
+      }
       case '/api/live':
         return hub.add(req, res, [['snapshot', { cameras: live.snapshot(), health: health() }]]);
       default:

@@ -7,6 +7,7 @@
 const fs = require('node:fs');
 const path = require('node:path');
 const Database = require('better-sqlite3');
+const { History } = require('./history');
 
 const FILE_NAME = 'edgewatch-ui.sqlite';
 const SCHEMA = `
@@ -42,9 +43,11 @@ function openDb(file) {
 }
 
 class Store {
-  constructor(db, { retentionDays, now }) {
+  constructor(db, { retentionDays, historyDays, now, tz }) {
     this.db = db;
     this.retentionDays = retentionDays;
+    this.historyDays = historyDays;
+    this.history = new History(db, { tz });
     this.now = now;
     this.current = new Map(); // camera -> aggregate of the minute in progress
     this._insertEvent = db.prepare(
@@ -65,7 +68,7 @@ class Store {
    * Opens (or creates) the database file in dataDir. A file that is not a database is moved aside.
    * @returns {Promise<Store>}
    */
-  static async open(dataDir, { logger, retentionDays = 30, now = Date.now } = {}) {
+  static async open(dataDir, { logger, retentionDays = 30, historyDays = 400, now = Date.now, tz } = {}) {
     fs.mkdirSync(dataDir, { recursive: true });
     const file = path.join(dataDir, FILE_NAME);
     let db;
@@ -81,7 +84,9 @@ class Store {
       logger?.error(`history database ${file} unreadable (${err.message}); moved to ${aside}, starting empty`);
       db = openDb(file);
     }
-    const store = new Store(db, { retentionDays, now });
+    const store = new Store(db, { retentionDays, historyDays, now, tz });
+    const rebuilt = store.history.rebuildIfEmpty();
+    if (rebuilt) logger?.info(`history: hourly tables built from ${rebuilt} stored minutes and events`);
     store.prune();
     return store;
   }
@@ -90,6 +95,7 @@ class Store {
   addEvent(ev, receivedAtMs = this.now()) {
     const info = this._insertEvent.run(ev.id, ev.camera, ev.seq ?? null, ev.type, ev.ts, ev.video_s ?? null,
       ev.track_id ?? null, ev.duration_s ?? ev.dwell_s ?? null, JSON.stringify(ev), receivedAtMs / 1000);
+    if (info.changes > 0) this.history.addEvent(ev);
     return info.changes > 0;
   }
 
@@ -113,6 +119,7 @@ class Store {
 
   _writeMinute(camera, cur) {
     this._mergeMinute.run(camera, cur.minute, cur.samples, cur.sum, cur.max, cur.total);
+    this.history.addMinute(camera, cur.minute, cur.samples, cur.sum, cur.max, cur.total);
   }
 
   _all(sql, params) {
@@ -184,10 +191,17 @@ class Store {
       }));
   }
 
+  /** The history by hour or day (history.js), the minutes in progress included. */
+  historyQuery(q) {
+    const pending = [...this.current].map(([camera, c]) => ({ camera, minute: c.minute, samples: c.samples, sum: c.sum, max: c.max, total: c.total }));
+    return this.history.query({ ...q, pending });
+  }
+
   prune() {
     const cutoff = this.now() / 1000 - this.retentionDays * 86400;
     this.db.prepare('DELETE FROM events WHERE ts < ?').run(cutoff);
     this.db.prepare('DELETE FROM minute_counts WHERE minute < ?').run(Math.floor(cutoff / 60));
+    this.history.prune(this.now() / 1000 - this.historyDays * 86400);
   }
 
   /** Writes the minutes in progress, folds the WAL into the database file and closes it. */
