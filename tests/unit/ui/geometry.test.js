@@ -132,6 +132,27 @@ describe('PUT /api/cameras/<camera>/geometry', () => {
     assert.equal(received.length, before, 'a refused geometry reached the broker');
   });
 
+  it('answers the history, and refuses a reversed or too long range with one line', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    let r = await api(`/api/history?by=hour&from=${now - 3600}&to=${now}&camera=cam1`);
+    assert.equal(r.status, 200);
+    const body = await r.json();
+    assert.equal(body.by, 'hour');
+    assert.ok(typeof body.tz === 'string' && Array.isArray(body.buckets));
+    r = await api(`/api/history.csv?by=day&from=${now - 86400}&to=${now}`);
+    assert.equal(r.status, 200);
+    assert.match(r.headers.get('content-disposition'), /edgewatch-history-site-day\.csv/);
+    assert.match(await r.text(), /^start_utc,start_/);
+    for (const [q, error] of [[`by=hour&from=${now}&to=${now - 60}`, 'from must be before to'],
+      [`by=hour&from=${now - 40 * 86400}&to=${now}`, 'by hour covers at most 31 days'],
+      [`by=day&from=${now - 500 * 86400}&to=${now}`, 'by day covers at most 400 days'],
+      [`by=hour&from=${now - 60}`, 'from and to are required (Unix seconds)']]) {
+      r = await api(`/api/history?${q}`);
+      assert.equal(r.status, 400, q);
+      assert.deepEqual(await r.json(), { error }, q);
+    }
+  });
+
   it('needs a session (401) and the UI\'s own Origin (403)', async () => {
     let r = await fetch(`${ui.base}/api/cameras/cam1/geometry`, {
       method: 'PUT', headers: { 'Content-Type': 'application/json', Origin: origin }, body: '{}' });
