@@ -135,3 +135,17 @@ def test_oversized_geometry_is_refused(case, tmp_path):
     [ev] = apply(payload, "shop", a, 1.0)
     assert ev.type == "config_rejected" and cause in ev.data["reason"]
     assert a.geometry is None and a.cfg.zones == []
+
+
+def test_saved_geometry_that_no_longer_fits_the_frame_is_set_aside(caplog):
+    """The camera's resolution changed since the UI saved its lines: counting goes on with the YAML's."""
+    from edgewatch.analytics import Analytics
+    from edgewatch.config import CameraConfig, Geometry, LineConfig, ModelConfig
+
+    big = Analytics(CameraConfig(), ModelConfig(), (1920, 1080))
+    big.set_geometry(Geometry(lines=[LineConfig(name="far", points=[[1800, 0], [1800, 1080]])]), 1.0, {"config_id": "c"})
+    snap = big.snapshot()
+    small = Analytics(CameraConfig(lines=[LineConfig(name="door", points=[[640, 0], [640, 432]])]), ModelConfig(), (768, 432))
+    small.restore(snap)
+    assert [c.name for c in small.lines.counts()] == ["door"] and small.geometry is None
+    assert "do not fit this camera's frame (lines.0.points: point (1800, 0) of 'far' is outside" in caplog.text

@@ -6,6 +6,7 @@ carry no people (classification feeds model.watch_class). All times are video se
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -26,6 +27,7 @@ from .zones import ZoneWatcher
 __all__ = ["Analytics"]
 
 SNAPSHOT_VERSION = 1
+log = logging.getLogger(__name__)
 
 # Re-identification embeddings for boxes of one frame, in one batch (models/reid.py).
 Embed = Callable[[Frame, list[Box]], list[np.ndarray]]
@@ -178,11 +180,15 @@ class Analytics:
             saved = snap.get("geometry")
             if saved is not None:  # before the counts: they are restored by name onto these lines
                 geometry = Geometry.model_validate(saved["geometry"])
-                self.set_geometry(geometry, 0.0, {k: v for k, v in saved.items() if k != "geometry"})
+                try:
+                    self.set_geometry(geometry, 0.0, {k: v for k, v in saved.items() if k != "geometry"})
+                except EdgewatchError as err:  # e.g. the camera's resolution changed: counting goes on
+                    log.warning("the lines and zones saved in the UI do not fit this camera's frame (%s); "
+                                "counting on the config file's until they are saved again", err)
             self.people.restore(snap["people"])
             self.lines.restore(snap["lines"])
             self.zones.restore(snap["zones"])
-        except (KeyError, TypeError, ValueError, AttributeError, EdgewatchError) as err:
+        except (KeyError, TypeError, ValueError, AttributeError) as err:
             raise EdgewatchError(f"analytics state: malformed snapshot ({type(err).__name__}: {err})") from None
 
     # -------------------------------------------------------------------------------------------
