@@ -180,10 +180,8 @@ def test_a_line_drawn_in_the_editor_counts_and_survives_a_worker_restart(browser
 
 
 def _api(page, base: str) -> dict:
-    cookie = next(c for c in page.context.cookies() if c["name"] == "ew_session")
-    req = urllib.request.Request(f"{base}/api/cameras/shop/geometry", headers={"Cookie": f"ew_session={cookie['value']}"})
-    with urllib.request.urlopen(req, timeout=10) as r:
-        body = json.loads(r.read())
+    """What the camera counts on now, as the API gives it."""
+    body = _api_get(page, base, "/api/cameras/shop/geometry")
     return {k: body[k] for k in ("lines", "zones", "config_id", "origin")}
 
 
