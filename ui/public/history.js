@@ -55,7 +55,7 @@ export class HistoryView {
     this.prev = el('button', '◀');
     this.next = el('button', '▶');
     this.prev.type = this.next.type = 'button';
-    this.csv = el('a', 'CSV', 'btn');
+    this.csv = el('a', 'CSV (all)', 'btn');
     this.csv.setAttribute('download', '');
     this.tzNote = el('span', '', 'muted hist-tz');
     head.append(this.rangeSel, this.prev, this.dayInput, this.next, this.csv, this.tzNote);
@@ -135,7 +135,12 @@ export class HistoryView {
   chart(kind, title, xs, series) {
     const box = el('section', undefined, 'hist-chart');
     box.dataset.chart = kind;
-    box.append(el('h3', title));
+    const head = el('div', undefined, 'hist-chart-head');
+    const csvLink = el('a', 'CSV', 'btn small');
+    csvLink.href = `${this.csv.href}&chart=${kind}`;
+    csvLink.setAttribute('download', '');
+    head.append(el('h3', title), csvLink);
+    box.append(head);
     const plotDiv = el('div');
     box.append(plotDiv);
     this.charts.append(box); // in the grid first: its cell gives the chart's width
@@ -150,9 +155,9 @@ export class HistoryView {
     };
     this.plots.push(new uPlot(opts, [xs, ...series.map((s) => s[1])], plotDiv));
     const table = el('table', undefined, 'kv hist-table');
-    const head = el('tr');
-    head.append(el('th', 'time'), ...series.map((s) => el('th', s[0])));
-    table.append(head);
+    const headRow = el('tr');
+    headRow.append(el('th', 'time'), ...series.map((s) => el('th', s[0])));
+    table.append(headRow);
     const fmt = new Intl.DateTimeFormat('en-GB', { timeZone: this.tz, ...(xs.length && xs[1] - xs[0] < DAY ? { hour: '2-digit', minute: '2-digit' } : { weekday: 'short', day: '2-digit', month: 'short' }) });
     xs.forEach((t, i) => {
       const tr = el('tr');

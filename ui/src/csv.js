@@ -18,15 +18,24 @@ function row(ev) {
   return `${COLUMNS.map((c) => cell(values[c])).join(',')}\r\n`;
 }
 
-/** A history answer (history.js) as CSV: one row a bucket, a column per line direction and zone. */
-function history(h) {
+const CHARTS = new Set(['people', 'lines', 'zones', 'stay']);
+
+/**
+ * A history answer (history.js) as CSV: one row a bucket; columns of one chart (`people`, `lines`,
+ * `zones`, `stay`) or, with none, of all of them (a column per line direction and zone).
+ */
+function history(h, chart = null) {
   const lines = [...new Set(h.buckets.flatMap((b) => Object.keys(b.lines)))].sort();
   const zones = [...new Set(h.buckets.flatMap((b) => Object.keys(b.zones)))].sort();
-  const head = ['start_utc', `start_${h.tz}`, 'avg_in_frame', 'max_in_frame', 'unique', 'avg_stay_s',
-    ...lines.flatMap((n) => [`line ${n} in`, `line ${n} out`]), ...zones.map((n) => `zone ${n} entered`)];
-  const rows = h.buckets.map((b) => [new Date(b.t * 1000).toISOString(), b.label, b.avg_in_frame, b.max_in_frame, b.unique,
-    b.avg_stay_s, ...lines.flatMap((n) => [b.lines[n]?.in ?? 0, b.lines[n]?.out ?? 0]), ...zones.map((n) => b.zones[n] ?? 0)]);
+  const cols = [ // [chart, header, value of a bucket]
+    ['people', 'avg_in_frame', (b) => b.avg_in_frame], ['people', 'max_in_frame', (b) => b.max_in_frame],
+    ['people', 'unique', (b) => b.unique], ['stay', 'avg_stay_s', (b) => b.avg_stay_s],
+    ...lines.flatMap((n) => [['lines', `line ${n} in`, (b) => b.lines[n]?.in ?? 0], ['lines', `line ${n} out`, (b) => b.lines[n]?.out ?? 0]]),
+    ...zones.map((n) => ['zones', `zone ${n} entered`, (b) => b.zones[n] ?? 0]),
+  ].filter(([c]) => !chart || c === chart);
+  const head = ['start_utc', `start_${h.tz}`, ...cols.map((c) => c[1])];
+  const rows = h.buckets.map((b) => [new Date(b.t * 1000).toISOString(), b.label, ...cols.map((c) => c[2](b))]);
   return [head, ...rows].map((r) => `${r.map(cell).join(',')}\r\n`).join('');
 }
 
-module.exports = { COLUMNS, header, row, history };
+module.exports = { COLUMNS, header, row, history, CHARTS };

@@ -233,10 +233,12 @@ function createServer(deps) {
       case '/api/history':
         return sendJson(res, 200, historyQuery(p, camera));
       case '/api/history.csv': {
+        const chart = p.get('chart') || null;
+        if (chart !== null && !csv.CHARTS.has(chart)) throw new QueryError(`chart must be one of ${[...csv.CHARTS].join(', ')}`);
         const h = historyQuery(p, camera);
         res.writeHead(200, { 'Content-Type': 'text/csv; charset=utf-8', 'Cache-Control': 'no-store',
-          'Content-Disposition': `attachment; filename="edgewatch-history-${camera || 'site'}-${h.by}.csv"` });
-        return res.end(csv.history(h));
+          'Content-Disposition': `attachment; filename="edgewatch-history-${camera || 'site'}-${h.by}${chart ? `-${chart}` : ''}.csv"` });
+        return res.end(csv.history(h, chart));
       }
       case '/api/live':
         return hub.add(req, res, [['snapshot', { cameras: live.snapshot(), health: health() }]]);

@@ -143,6 +143,11 @@ describe('PUT /api/cameras/<camera>/geometry', () => {
     assert.equal(r.status, 200);
     assert.match(r.headers.get('content-disposition'), /edgewatch-history-site-day\.csv/);
     assert.match(await r.text(), /^start_utc,start_/);
+    r = await api(`/api/history.csv?by=day&from=${now - 86400}&to=${now}&chart=people`);
+    assert.equal(r.status, 200);
+    assert.match(await r.text(), /^start_utc,start_[^,]+,avg_in_frame,max_in_frame,unique\r\n/);
+    r = await api(`/api/history.csv?by=day&from=${now - 86400}&to=${now}&chart=pie`);
+    assert.deepEqual([r.status, await r.json()], [400, { error: 'chart must be one of people, lines, zones, stay' }]);
     for (const [q, error] of [[`by=hour&from=${now}&to=${now - 60}`, 'from must be before to'],
       [`by=hour&from=${now - 40 * 86400}&to=${now}`, 'by hour covers at most 31 days'],
       [`by=day&from=${now - 500 * 86400}&to=${now}`, 'by day covers at most 400 days'],

@@ -92,6 +92,7 @@ describe('history', () => {
     const text = csv.history(before);
     assert.equal(text.split('\r\n')[0], 'start_utc,start_Europe/Paris,avg_in_frame,max_in_frame,unique,avg_stay_s,line door in,line door out,line gate in,line gate out,zone till entered');
     assert.match(text.split('\r\n')[1], /^2026-11-30T23:00:00.000Z,2026-12-01,[\d.]+,\d+,4,45,2,1,0,1,1$/);
+    assert.equal(csv.history(before, 'lines').split('\r\n')[1], '2026-11-30T23:00:00.000Z,2026-12-01,2,1,0,1');
     store.close();
     const Database = h.uiRequire('better-sqlite3');
     const raw = new Database(path.join(dir, 'edgewatch-ui.sqlite'));
