@@ -321,8 +321,8 @@ def render(lib: Library, actors: list[Actor], seconds: float, out: Path) -> tupl
 
 def make_clip(people: int, out_dir: Path, seconds: float = 45.0, seed: int | None = None) -> Path:
     """The clip for `people` at once, made in out_dir/crowd<people> unless already there."""
+    folder = out_dir / (f"crowd{people}" if seed is None else f"crowd{people}-s{seed}")
     seed = 1000 + people if seed is None else seed
-    folder = out_dir / f"crowd{people}"
     params = {"version": VERSION, "people": people, "seconds": seconds, "seed": seed}
     made = folder / "truth.json"
     if made.exists() and json.loads(made.read_text()).get("params") == params:
@@ -331,7 +331,7 @@ def make_clip(people: int, out_dir: Path, seconds: float = 45.0, seed: int | Non
     work.mkdir(parents=True, exist_ok=True)
     lib = build_library(work)
     actors = scenario(people, seconds, seed, len(lib.walking))
-    tmp = out_dir / f".crowd{people}.part"
+    tmp = out_dir / f".{folder.name}.part"
     shutil.rmtree(tmp, ignore_errors=True)
     gt, most = render(lib, actors, seconds, tmp / "video.mp4")
     (tmp / "gt").mkdir()

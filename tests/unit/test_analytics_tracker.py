@@ -182,3 +182,11 @@ def test_person_who_stops_near_the_border_and_is_missed_is_not_taken_for_gone() 
     facts = run(a, frames)
     assert facts[-1].total == 1
     assert [t.id for t in facts[-1].tracks] == [1]
+
+
+def test_a_slow_camera_keeps_ids_between_detections() -> None:
+    """Detected every 2 s (detect.fps 0.5): a track seen at the last detection is not stale, whatever the gap."""
+    a = analytics(validate({"tracker": {"min_hits": 1}}), (W, H))
+    facts = [a.update(ModelOutput(Frame(i, 2.0 * i, 0.0, IMG), 1.0, detections=[Detection(box_at(100 + 40 * i, 230), 0.9)]))
+             for i in range(8)]
+    assert facts[-1].total == 1 and [t.id for t in facts[-1].tracks] == [1]

@@ -177,6 +177,8 @@ class Tracker:
         confirmed = [tr for tr in self._tracks if tr.confirmed]
         tentative = [tr for tr in self._tracks if not tr.confirmed]
         was_visible = {tr.key: tr.visible for tr in self._tracks}
+        # Unseen for longer than stale_s (a track seen in the last frame never is, however slow the camera).
+        stale_keys = {tr.key for tr in confirmed if not tr.visible and t - tr.last_seen_s > self.cfg.stale_s}
         for tr in self._tracks:
             tr.visible = False
         look = _Looks(detections, embed)
@@ -186,7 +188,7 @@ class Tracker:
                 return tracks, det_idx
             boxes = [detections[i].box for i in det_idx]
             iou = iou_matrix([tr.kf.box for tr in tracks], boxes)
-            stale = np.array([self._stale(tr, t) for tr in tracks])
+            stale = np.array([tr.key in stale_keys for tr in tracks])
             if stale.any():
                 # Lost for long, a prediction is a guess: only someone where they were last seen is
                 # them (a person who stood still while the detector missed them).
@@ -223,10 +225,10 @@ class Tracker:
         # Confirmed tracks first, seen or lately lost, in one assignment (ByteTrack); a low-score box
         # only continues someone seen in the last frame; then the stale, only where they were last
         # seen, so they cannot take a tracked person's box; tentative tracks take what is left.
-        fresh = [tr for tr in confirmed if not self._stale(tr, t)]
+        fresh = [tr for tr in confirmed if tr.key not in stale_keys]
         left_tracks, left_high = assign(fresh, high)
         assign([tr for tr in left_tracks if was_visible[tr.key]], low)
-        _, left_high = assign([tr for tr in confirmed if self._stale(tr, t)], left_high)
+        _, left_high = assign([tr for tr in confirmed if tr.key in stale_keys], left_high)
         unmatched_tent, left_high = assign(tentative, left_high)
 
         step = TrackerStep(active=[])
@@ -258,9 +260,6 @@ class Tracker:
         )
         self._next_key += 1
         return tr
-
-    def _stale(self, tr: TrackState, t: float) -> bool:
-        return not tr.visible and t - tr.last_seen_s > self.cfg.stale_s
 
     def _gone(self, tr: TrackState, t: float) -> bool:
         if t - tr.last_seen_s > self.cfg.max_lost_s:
