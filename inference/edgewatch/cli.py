@@ -26,6 +26,7 @@ RUN_HELP = """examples:
   edgewatch -c site.yaml                 # every camera of the file, one process, one model
   edgewatch cameras check -c site.yaml   # open every camera's input without running the model
   edgewatch models fetch person-detection-retail-0013 --precision FP16
+  edgewatch media fetch                  # the demo's videos into $EDGEWATCH_MEDIA (./media)
   edgewatch evaluate clip.mp4 --gt gt.txt -c lines.yaml  # accuracy and speed on your scene (edgewatch[eval])
 """
 
@@ -235,6 +236,29 @@ def cmd_cameras(argv: list[str]) -> int:
     return 0 if all(ok for _, _, ok in results) else 1
 
 
+def cmd_media(argv: list[str]) -> int:
+    from . import media
+
+    p = argparse.ArgumentParser(prog="edgewatch media", description="The demo's videos in $EDGEWATCH_MEDIA "
+                                "(default ./media): Intel's sample-videos, CC BY 4.0, checked against SHA-256.")
+    sub = p.add_subparsers(dest="action", required=True)
+    f = sub.add_parser("fetch", help="download demo media (all of it without a name), verifying checksums")
+    f.add_argument("name", nargs="*")
+    f.add_argument("--dir", help="media folder (default $EDGEWATCH_MEDIA or ./media)")
+    f.add_argument("--base-url", help="a mirror of the published files (default the official one)")
+    sub.add_parser("list", help="the demo media and whether each is in the media folder")
+    a = p.parse_args(argv)
+    if a.action == "fetch":
+        for path in media.fetch(a.name, Path(a.dir) if a.dir else None, a.base_url):
+            print(f"{path}  ok")
+        return 0
+    cat = media.load_catalog()
+    print(f"{cat['source']}, {cat['licence']}; folder {media.media_dir()}")
+    for f, state in media.status():
+        print(f"{f.name:34} {f.size:>9} bytes  {state:15} {f.about}")
+    return 0
+
+
 def cmd_evaluate(argv: list[str]) -> int:
     from .evaluation.command import main as evaluate
 
@@ -244,7 +268,7 @@ def cmd_evaluate(argv: list[str]) -> int:
         raise EdgewatchError(str(err) if str(err).startswith("evaluate: ") else f"evaluate: {err}") from None
 
 
-COMMANDS = {"evaluate": cmd_evaluate, "models": cmd_models, "cameras": cmd_cameras, "healthcheck": cmd_healthcheck, "run": cmd_run}
+COMMANDS = {"evaluate": cmd_evaluate, "media": cmd_media, "models": cmd_models, "cameras": cmd_cameras, "healthcheck": cmd_healthcheck, "run": cmd_run}
 
 
 def main(argv: list[str] | None = None) -> int:

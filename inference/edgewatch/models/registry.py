@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import tempfile
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from ..download import fetch_verified
 from ..errors import EdgewatchError
 
 MODEL_SUFFIXES = (".xml", ".onnx")
@@ -67,14 +64,6 @@ def load_catalog() -> dict:
     return json.loads(resources.files(__package__).joinpath("catalog.json").read_text(encoding="utf-8"))
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def fetch(name: str, precision: str = "FP16", root: Path | None = None, base_url: str | None = None,
           timeout_s: float = 60.0) -> ModelFiles:
     """Download a catalogued model into <root>/<name>/<precision>/, verifying every file's SHA-256.
@@ -92,25 +81,6 @@ def fetch(name: str, precision: str = "FP16", root: Path | None = None, base_url
     root = models_dir() if root is None else root
     base_url = (base_url or os.environ.get("EDGEWATCH_MODEL_BASE_URL") or catalog["base_url"]).rstrip("/")
     target = root / name / precision
-    target.mkdir(parents=True, exist_ok=True)
     for filename, sha in files.items():
-        dest = target / filename
-        if dest.is_file() and _sha256(dest) == sha:
-            continue
-        url = f"{base_url}/{name}/{precision}/{filename}"
-        with tempfile.NamedTemporaryFile(dir=target, delete=False, suffix=".part") as tmp:
-            tmp_path = Path(tmp.name)
-            try:
-                with urllib.request.urlopen(url, timeout=timeout_s) as resp:  # noqa: S310 - catalogued https URL
-                    while chunk := resp.read(1 << 20):
-                        tmp.write(chunk)
-            except (urllib.error.URLError, OSError) as err:
-                tmp_path.unlink(missing_ok=True)
-                reason = getattr(err, "reason", err)
-                raise EdgewatchError(f"download failed for {url}: {reason}") from None
-        got = _sha256(tmp_path)
-        if got != sha:
-            tmp_path.unlink(missing_ok=True)
-            raise EdgewatchError(f"checksum mismatch for {url}: expected sha256 {sha[:12]}…, got {got[:12]}…")
-        tmp_path.replace(dest)
+        fetch_verified(f"{base_url}/{name}/{precision}/{filename}", target / filename, sha, timeout_s)
     return resolve(name, precision, root)
