@@ -58,6 +58,9 @@ def _run_parser() -> argparse.ArgumentParser:
     p.add_argument("--show", action="store_true", default=None, help="show the annotated video in a window")
     p.add_argument("--strict", action="store_true", help="with several cameras: one whose input cannot be opened at "
                    "start is an error (default: it waits and retries while the others run)")
+    p.add_argument("--wait", action="store_true", help="run as a service: an input that cannot be opened yet "
+                   "(a file not there, a camera not answering) waits and is retried with back-off, even a single "
+                   "camera's; a missing demo video is fetched (edgewatch media fetch). Without it one camera fails at once")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("-v", "--verbose", action="store_true", help="log every event")
     p.add_argument("--version", action="version", version=f"edgewatch {__version__}")
@@ -105,7 +108,7 @@ def cmd_run(argv: list[str]) -> int:
     from .worker import Worker, prepare
 
     cfg = build_config(a, dict(os.environ))
-    stages = prepare(cfg, strict=a.strict)
+    stages = prepare(cfg, strict=a.strict, wait=a.wait)
     worker = Worker(cfg, stages, progress=not a.no_progress)
     # SIGTERM (docker stop, systemd) is a normal shutdown: stop reading, then flush like the end of a file.
     signal.signal(signal.SIGTERM, lambda signum, frame: worker.request_stop())

@@ -46,9 +46,10 @@ class Stages:
     sources: dict[str, Opened]
 
 
-def prepare(cfg: Config, strict: bool = False) -> Stages:
-    """Open every input and the model; bad input fails here, before any camera starts."""
-    sources = open_sources(cfg, strict)
+def prepare(cfg: Config, strict: bool = False, wait: bool = False) -> Stages:
+    """Open every input and the model; bad input fails here, before any camera starts. `wait` (a service):
+    an input that cannot be opened yet waits and is retried, even a single camera's."""
+    sources = open_sources(cfg, strict, wait)
     try:
         single = next(iter(sources.values())) if len(sources) == 1 else None
         paced = single is not None and single.source is not None and (single.source.info.live or single.cfg.source.realtime)

@@ -8,7 +8,9 @@ from __future__ import annotations
 import logging
 import sys
 import threading
+from pathlib import Path
 
+from .. import media
 from ..analytics import Analytics
 from ..config import CameraConfig, Config, check_against_source
 from ..errors import EdgewatchError
@@ -44,6 +46,24 @@ class Opened:
     def open(self) -> None:
         self.source = open_source(self.cfg.source)
 
+    def _open_or_fetch(self) -> None:
+        """Open the input; a missing demo video (media_catalog.json) is fetched into its folder first.
+        The error then says what is missing, the URL tried and the folder to copy it into."""
+        try:
+            self.open()
+            return
+        except EdgewatchError as err:
+            demo = demo_media(self.cfg.source.input)
+            if demo is None:
+                raise
+            first = err
+        try:
+            media.fetch([demo.name], demo_folder(self.cfg.source.input))
+        except EdgewatchError as err:
+            raise EdgewatchError(f"waiting for input: {first}; fetching {demo.url} failed ({str(err).split(': ', 2)[-1]}); "
+                                 f"copy {demo.name} into {demo_folder(self.cfg.source.input)}") from None
+        self.open()
+
     def retry(self, wake: threading.Event) -> None:
         """Keep trying in the background, with the source's back-off; `wake` the worker when it opened."""
         print(f"edgewatch: camera {self.camera}: {self.error}; retrying with back-off while the other cameras run",
@@ -55,7 +75,7 @@ class Opened:
             delay = self.cfg.source.reconnect.initial_s
             while not self._stop.wait(delay):
                 try:
-                    self.source = open_source(self.cfg.source)
+                    self._open_or_fetch()
                 except EdgewatchError as err:
                     if str(err) != self.error:  # said once, not at every try
                         log.warning("camera %s: %s (retrying)", self.camera, err)
@@ -92,9 +112,21 @@ class Opened:
             self.mqtt.close(0.0)
 
 
-def open_sources(cfg: Config, strict: bool) -> dict[str, Opened]:
-    """Every camera's input, checked against its config; slots with `error` set for inputs that did not open."""
-    several = len(cfg.cameras) > 1
+def demo_media(raw: str | None) -> media.MediaFile | None:
+    """The catalogued demo video a local input path names (by its file name), if it is one."""
+    if not raw or "://" in raw or raw.upper() == "CAM" or raw.isdigit():
+        return None
+    return media.entries().get(Path(raw).name)
+
+
+def demo_folder(raw: str) -> Path:
+    return Path(raw).expanduser().parent
+
+
+def open_sources(cfg: Config, strict: bool, wait: bool = False) -> dict[str, Opened]:
+    """Every camera's input, checked against its config; slots with `error` set for inputs that did not open
+    (with several cameras, or `wait`: a service; a one-shot run of one camera fails at once)."""
+    several = len(cfg.cameras) > 1 or wait
     opened: dict[str, Opened] = {}
     try:
         for cam_id in cfg.cameras:
@@ -102,10 +134,10 @@ def open_sources(cfg: Config, strict: bool) -> dict[str, Opened]:
             slot = Opened(cam_id, cfg, _mqtt(cfg, cam_id, inbox), inbox)
             opened[cam_id] = slot
             try:
-                slot.open()
+                slot.open()  # a missing demo video is fetched by the retries, in the background
             except EdgewatchError as err:
                 if not several or strict:
-                    raise EdgewatchError(f"camera {cam_id}: {err}" if several else str(err)) from None
+                    raise EdgewatchError(f"camera {cam_id}: {err}" if len(cfg.cameras) > 1 else str(err)) from None
                 slot.error = str(err)
                 continue
             info = slot.source.info
