@@ -11,17 +11,8 @@ import json
 import time
 import urllib.request
 
+from editor_steps import charted_crossings, drag_end_off_picture, draw_line, line_count, wait_line_count
 from test_ui_browser import ARTIFACTS, BASE, WAIT_S, _login, browser, password  # noqa: F401 - fixtures
-
-FRAME = (768, 432)
-COUNT_JS = ("(n) => { const r = [...document.querySelectorAll('#lines tr')].find((x) => x.firstChild && "
-            "x.firstChild.textContent === 'entry'); return r && Number(r.children[1].textContent) + "
-            "Number(r.children[2].textContent) >= n; }")
-
-
-def _to_page(page, x: float, y: float) -> tuple[float, float]:
-    box = page.locator("#geo-stage").bounding_box()
-    return box["x"] + x / FRAME[0] * box["width"], box["y"] + y / FRAME[1] * box["height"]
 
 
 def _get(page, path: str) -> dict:
@@ -60,36 +51,20 @@ def test_a_line_drawn_in_the_browser_counts_in_the_stack(browser, password, stac
         _login(page, password)
         page.wait_for_selector("#geo-edit:not([hidden])", timeout=30000)
         assert page.get_attribute("#geo-stage", "data-frame") == "768x432"
-        page.click("#geo-edit")
-        page.click("#geo-add-line")
-        page.evaluate("document.querySelector('#geo-stage').scrollIntoView({block: 'center'})")
-        page.mouse.move(*_to_page(page, 20, 400))
-        page.mouse.down()
-        page.mouse.move(*_to_page(page, 748, 400), steps=8)
-        page.mouse.up()
-        page.fill("#geo-name", "entry")
+        draw_line(page, "entry")
         page.click("#geo-save")
         page.wait_for_function("() => document.querySelector('#geo-status').textContent.startsWith('Saved')",
                                timeout=15000)
         # Applied by the worker (the UI answers only then), through the broker's ACL as the stack has it.
         assert page.text_content("#geo-status") == "Saved: the worker counts on it now."
         page.wait_for_selector("#events tr:has-text('lines and zones saved by session')", timeout=15000)
-        page.wait_for_function(COUNT_JS, arg=1, timeout=WAIT_S * 1000)
+        wait_line_count(page, "entry", 1, WAIT_S * 1000)
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "stack-ui-editor.png"), full_page=True)
-        counted = page.evaluate("() => { const r = [...document.querySelectorAll('#lines tr')].find((x) => "
-                                "x.firstChild && x.firstChild.textContent === 'entry'); "
-                                "return Number(r.children[1].textContent) + Number(r.children[2].textContent); }")
+        counted = line_count(page, "entry")
 
         # Today's history by hour shows what the worker published: the same as the events stored.
-        page.select_option("#camera-history .hist-range", "week")
-        page.select_option("#camera-history .hist-range", "day")
-        page.wait_for_selector("#camera-history [data-chart='lines'] table.hist-table", state="attached", timeout=15000)
-        charted = page.evaluate("""() => {
-            const t = document.querySelector("#camera-history [data-chart='lines'] table.hist-table");
-            const head = [...t.rows[0].cells].map((c) => c.textContent);
-            const sum = (name) => [...t.rows].slice(1).reduce((a, r) => a + Number(r.cells[head.indexOf(name)].textContent), 0);
-            return [sum('entry in'), sum('entry out')]; }""")
+        charted = charted_crossings(page, "entry")
         stored = [e["direction"] for e in _get(page, "/api/events?camera=cam1&limit=5000")["events"]
                   if e["type"] == "line_cross" and e["line"] == "entry"]
         assert charted == [stored.count("in"), stored.count("out")], (charted, stored)
@@ -97,16 +72,7 @@ def test_a_line_drawn_in_the_browser_counts_in_the_stack(browser, password, stac
 
         # A point dragged off the picture: the error beside the shape, nothing saved.
         before = _get(page, "/api/cameras/cam1/geometry")["config_id"]
-        page.click("#geo-edit")
-        page.evaluate("document.querySelector('#geo-stage').scrollIntoView({block: 'center'})")
-        end = page.locator("#geo-svg g.geo-line[data-name='entry'] circle >> nth=1").bounding_box()
-        page.mouse.move(end["x"] + end["width"] / 2, end["y"] + end["height"] / 2)
-        page.mouse.down()
-        stage = page.locator("#geo-stage").bounding_box()
-        page.mouse.move(stage["x"] + stage["width"] + 60, end["y"] + end["height"] / 2, steps=5)
-        page.mouse.up()
-        page.click("#geo-save")
-        page.wait_for_function("() => document.querySelector('#geo-status').textContent.startsWith('Not saved')", timeout=15000)
+        drag_end_off_picture(page, "entry")
         assert "outside the 768x432 frame" in page.text_content("#geo-panel-error")
         assert _get(page, "/api/cameras/cam1/geometry")["config_id"] == before
         page.click("#geo-cancel")
@@ -116,7 +82,7 @@ def test_a_line_drawn_in_the_browser_counts_in_the_stack(browser, password, stac
         page.reload()
         page.wait_for_selector("#geo-svg g.geo-line[data-name='entry']", timeout=60000)
         assert page.text_content("#geo-origin") == "saved in the UI"
-        page.wait_for_function(COUNT_JS, arg=counted + 1, timeout=WAIT_S * 1000)  # still counting after it
+        wait_line_count(page, "entry", counted + 1, WAIT_S * 1000)  # still counting after it
         stack.compose("restart", "broker", "ui", timeout=180)
         _wait_ui()
         _login(page, password)

@@ -16,9 +16,8 @@ from typing import Any, Iterator
 
 import pytest
 from test_ui_overview_browser import ARTIFACTS, PASSWORD, _page, browser  # noqa: F401 - fixture
+from editor_steps import charted_crossings, draw_line, drag_end_off_picture, frame_to_page, line_count, show_stage, wait_line_count
 from ui_local import FakeRelay, UiServer, ui_missing
-
-FRAME = (768, 432)
 
 
 class Worker:
@@ -57,22 +56,6 @@ def site(mosquitto, videos, worker_env, tmp_path) -> Iterator[dict[str, Any]]:
         relay.close()
 
 
-def _show_stage(page) -> None:
-    """The picture whole in the viewport: the mouse works in viewport coordinates."""
-    page.evaluate("document.querySelector('#geo-stage').scrollIntoView({block: 'center'})")
-
-
-def _frame_to_page(page, x: float, y: float) -> tuple[float, float]:
-    box = page.locator("#geo-stage").bounding_box()
-    return box["x"] + x / FRAME[0] * box["width"], box["y"] + y / FRAME[1] * box["height"]
-
-
-def _line_counts(page, name: str) -> int:
-    return page.evaluate("""(n) => { const row = [...document.querySelectorAll('#lines tr')]
-        .find((r) => r.firstChild && r.firstChild.textContent === n);
-        return row ? Number(row.children[1].textContent) + Number(row.children[2].textContent) : -1; }""", name)
-
-
 def test_a_line_drawn_in_the_editor_counts_and_survives_a_worker_restart(browser, site) -> None:  # noqa: F811
     base = site["base"]
     ctx, page, errors = _page(browser, base, "/?camera=shop")
@@ -82,21 +65,13 @@ def test_a_line_drawn_in_the_editor_counts_and_survives_a_worker_restart(browser
         assert page.text_content("#geo-origin") == "from the config file"
 
         # Draw a line across the floor near the bottom, where everyone walks in, and name it.
-        page.click("#geo-edit")
-        page.click("#geo-add-line")
-        _show_stage(page)
-        page.mouse.move(*_frame_to_page(page, 20, 400))
-        page.mouse.down()
-        page.mouse.move(*_frame_to_page(page, 400, 400), steps=5)
-        page.mouse.move(*_frame_to_page(page, 748, 400), steps=5)
-        page.mouse.up()
-        page.fill("#geo-name", "entry")
+        draw_line(page, "entry")
         page.select_option("#geo-anchor", "bottom_center")
         # And a zone round the table, corner by corner, with its own alert.
         page.click("#geo-add-zone")
-        _show_stage(page)
+        show_stage(page)
         for x, y in ((330, 200), (560, 200), (560, 380), (330, 380)):
-            page.mouse.click(*_frame_to_page(page, x, y))
+            page.mouse.click(*frame_to_page(page, x, y))
         page.click("#geo-close-zone")
         page.fill("#geo-name", "table")
         page.fill("#geo-max-people", "3")
@@ -119,21 +94,11 @@ def test_a_line_drawn_in_the_editor_counts_and_survives_a_worker_restart(browser
         page.wait_for_selector("#events tr:has-text('lines and zones saved by session')", timeout=10000)
 
         # Within one pass of the video the line counts on the page (a person walks in every ~20 s).
-        page.wait_for_function("() => { const r = [...document.querySelectorAll('#lines tr')].find((x) => "
-                               "x.firstChild && x.firstChild.textContent === 'entry'); return r && "
-                               "Number(r.children[1].textContent) + Number(r.children[2].textContent) > 0; }",
-                               timeout=150000)
-        counted = _line_counts(page, "entry")
+        wait_line_count(page, "entry", 1, 150000)
+        counted = line_count(page, "entry")
 
         # Today's history by hour shows the counts the worker published: the same as the events stored.
-        page.select_option("#camera-history .hist-range", "week")
-        page.select_option("#camera-history .hist-range", "day")
-        page.wait_for_selector("#camera-history [data-chart='lines'] table.hist-table", state="attached", timeout=15000)
-        charted = page.evaluate("""() => {
-            const t = document.querySelector("#camera-history [data-chart='lines'] table.hist-table");
-            const head = [...t.rows[0].cells].map((c) => c.textContent);
-            const sum = (name) => [...t.rows].slice(1).reduce((a, r) => a + Number(r.cells[head.indexOf(name)].textContent), 0);
-            return [sum('entry in'), sum('entry out')]; }""")
+        charted = charted_crossings(page, "entry")
         stored = [e["direction"] for e in _api_get(page, base, "/api/events?camera=shop&limit=5000")["events"]
                   if e["type"] == "line_cross" and e["line"] == "entry"]
         assert charted == [stored.count("in"), stored.count("out")] and sum(charted) >= 1, (charted, stored)
@@ -144,16 +109,7 @@ def test_a_line_drawn_in_the_editor_counts_and_survives_a_worker_restart(browser
         page.screenshot(path=str(ARTIFACTS / "ui-history.png"), full_page=True)
 
         # A point dragged off the picture: the error next to the shape, nothing saved.
-        page.click("#geo-edit")
-        _show_stage(page)
-        end = page.locator("#geo-svg g.geo-line[data-name='entry'] circle >> nth=1").bounding_box()
-        page.mouse.move(end["x"] + end["width"] / 2, end["y"] + end["height"] / 2)
-        page.mouse.down()
-        stage = page.locator("#geo-stage").bounding_box()
-        page.mouse.move(stage["x"] + stage["width"] + 60, end["y"] + end["height"] / 2, steps=5)
-        page.mouse.up()
-        page.click("#geo-save")
-        page.wait_for_function("() => document.querySelector('#geo-status').textContent.startsWith('Not saved')", timeout=10000)
+        drag_end_off_picture(page, "entry")
         assert "lines.0.points" in page.text_content("#geo-status") and "outside the 768x432 frame" in page.text_content("#geo-status")
         assert page.locator("#geo-svg g.geo-line.bad text.geo-error").count() == 1
         assert "outside" in page.text_content("#geo-panel-error")
@@ -165,15 +121,10 @@ def test_a_line_drawn_in_the_editor_counts_and_survives_a_worker_restart(browser
         err = site["state"]["worker"].stop()
         assert site["state"]["worker"].proc.returncode == 0, err
         site["state"]["worker"] = site["restart"]()
-        page.wait_for_function("(n) => { const r = [...document.querySelectorAll('#lines tr')].find((x) => "
-                               "x.firstChild && x.firstChild.textContent === 'entry'); return r; }", arg=counted, timeout=30000)
         page.reload()
         page.wait_for_selector("#geo-svg g.geo-line[data-name='entry']", timeout=30000)
         assert page.text_content("#geo-origin") == "saved in the UI"
-        page.wait_for_function("(n) => { const r = [...document.querySelectorAll('#lines tr')].find((x) => "
-                               "x.firstChild && x.firstChild.textContent === 'entry'); return r && "
-                               "Number(r.children[1].textContent) + Number(r.children[2].textContent) >= n; }",
-                               arg=counted, timeout=30000)
+        wait_line_count(page, "entry", counted, 30000)
         assert not errors, errors
     finally:
         ctx.close()
