@@ -189,7 +189,8 @@ def _ensure_models(run_args: list[str]) -> int:
 
 
 def cmd_healthcheck(argv: list[str]) -> int:
-    p = argparse.ArgumentParser(prog="edgewatch healthcheck", description="Exit 0 while the worker processes frames.")
+    p = argparse.ArgumentParser(prog="edgewatch healthcheck", description="Exit 0 while the worker processes frames, "
+                                "or runs with no camera but waits for an input (--wait).")
     p.add_argument("--max-age", type=float, default=30.0, help="seconds since the last processed frame")
     a = p.parse_args(argv)
     path = os.environ.get("EDGEWATCH_HEARTBEAT")

@@ -117,6 +117,8 @@ class Worker:
             self._start_waiting()
             if self.cameras and all(c.finished for c in self.cameras.values()) and not self._waiting():
                 break
+            if self._waiting() and all(c.finished for c in self.cameras.values()):
+                self.heartbeat.beat()  # alive, waiting for an input: healthy (the status says `waiting`)
             moved = self._feed() + self._collect() + self._deliver()
             if not moved:
                 self.wake.wait(0.05)

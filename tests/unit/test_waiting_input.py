@@ -57,3 +57,24 @@ def test_without_wait_a_missing_input_fails_at_once(tmp_path, worker_env, edgewa
     r = edgewatch_cli(["-i", str(tmp_path / "missing.mp4"), "-m", "person-detection-retail-0013"], worker_env)
     assert r.returncode == 2 and time.monotonic() - t0 < 30
     assert r.stderr.strip().endswith(f"input not found: {tmp_path / 'missing.mp4'}")
+
+
+def test_a_worker_waiting_for_its_only_input_is_healthy(tmp_path, worker_env, edgewatch_cli):
+    """The container's health check passes while the worker waits (it is up and says `waiting`)."""
+    media = tmp_path / "media"
+    media.mkdir()
+    env = {**worker_env, "EDGEWATCH_MEDIA_BASE_URL": "http://127.0.0.1:9", "EDGEWATCH_HEARTBEAT": str(tmp_path / "beat")}
+    proc = subprocess.Popen([sys.executable, "-m", "edgewatch", "--wait", "-c", str(_config(tmp_path, media)),
+                             "-m", "person-detection-retail-0013", "--no-progress"],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not (tmp_path / "beat").exists() and time.monotonic() < deadline:
+            time.sleep(0.5)
+        time.sleep(3)
+        check = edgewatch_cli(["healthcheck", "--max-age", "5"], env)
+        assert check.returncode == 0, check.stderr
+        assert proc.poll() is None
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=60)
