@@ -12,6 +12,16 @@ const ajv = new Ajv2020({ allErrors: false, strict: false });
 const shape = ajv.compile({ ...SCHEMA, $id: undefined, $ref: '#/$defs/geometry', properties: undefined,
   required: undefined, additionalProperties: undefined });
 
+// The whole payload the worker publishes on <prefix>/<camera>/geometry (validate.js takes it with this).
+const published = ajv.compile({ ...SCHEMA, $id: undefined });
+
+/** Why a published geometry payload is refused (`lines.0.points: must NOT have ...`), or null. */
+function publishedError(o) {
+  if (published(o)) return null;
+  const err = published.errors[0];
+  return `${keyOf(err) || '(top level)'}: ${err.message}`;
+}
+
 /** The dotted key of an Ajv error, as the worker names it (`lines.0.points`, `zones.0.colour`). */
 function keyOf(err) {
   const parts = err.instancePath.split('/').filter(Boolean);
@@ -111,4 +121,4 @@ class GeometryDesk {
   }
 }
 
-module.exports = { checkGeometry, GeometryDesk };
+module.exports = { checkGeometry, publishedError, GeometryDesk };

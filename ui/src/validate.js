@@ -2,6 +2,8 @@
 // Turns a raw MQTT payload into a checked, normalised object (only the fields of docs/mqtt.md),
 // or a one-line reason why it was dropped. Never throws.
 
+const { publishedError } = require('./geometry');
+
 const EVENT_TYPES = new Set([
   'person_enter', 'person_leave', 'line_cross', 'zone_enter', 'zone_leave', 'alert',
   'class_begin', 'class_end', 'source_lost', 'source_restored', 'day_end', 'config_change', 'config_rejected',
@@ -213,39 +215,12 @@ const SHAPES = {
     });
   },
 
-  // The lines and zones the camera counts on now (the editor draws them), in its frame's pixels.
+  // The lines and zones the camera counts on now (the editor draws them), in its frame's pixels: checked
+  // with the schema the worker publishes it against, the one the editor's saves are checked with too.
   geometry(o) {
-    const frame = isObj(o.frame) ? o.frame : fail('frame must be an object');
-    const shapes = (k, pointsKey, min, max) => {
-      const v = o[k];
-      if (!Array.isArray(v) || v.length > 50) fail(`${k} must be a list of at most 50`);
-      return v.map((item, i) => {
-        if (!isObj(item)) fail(`${k}.${i} must be an object`);
-        const pts = item[pointsKey];
-        if (!Array.isArray(pts) || pts.length < min || pts.length > max
-            || !pts.every((p) => Array.isArray(p) && p.length === 2 && p.every((c) => typeof c === 'number' && Number.isFinite(c)))) {
-          fail(`${k}.${i}.${pointsKey} must be ${min}..${max} [x, y] points`);
-        }
-        return pick(item, {
-          name: str(item, 'name', { re: NAME_RE }),
-          [pointsKey]: pts.map((p) => [p[0], p[1]]),
-          anchor: str(item, 'anchor', { optional: true, oneOf: new Set(['bottom_center', 'center']) }),
-          min_frames: int(item, 'min_frames', { optional: true, min: 1, max: 100 }),
-          inertia: int(item, 'inertia', { optional: true, min: 1, max: 100 }),
-          max_people: int(item, 'max_people', { optional: true, nullable: true, min: 0, max: 1000 }),
-          max_dwell_s: num(item, 'max_dwell_s', { optional: true, nullable: true, min: 0 }),
-        });
-      });
-    };
-    return pick(o, {
-      ...common(o),
-      frame: { width: int(frame, 'width', { min: 1 }), height: int(frame, 'height', { min: 1 }) },
-      origin: str(o, 'origin', { oneOf: new Set(['config', 'ui']) }),
-      config_id: str(o, 'config_id', { optional: true, max: 128 }),
-      by: str(o, 'by', { optional: true, max: 128 }),
-      lines: shapes('lines', 'points', 2, 2),
-      zones: shapes('zones', 'polygon', 3, 100),
-    });
+    const why = publishedError(o);
+    if (why) fail(why);
+    return o;
   },
 
   segmentation(o) {

@@ -183,17 +183,18 @@ class Tracker:
             tr.visible = False
         look = _Looks(detections, embed)
 
-        def assign(tracks: list[TrackState], det_idx: list[int]) -> tuple[list[TrackState], list[int]]:
+        def assign(tracks: list[TrackState], det_idx: list[int], stale: bool = False,
+                   ) -> tuple[list[TrackState], list[int]]:
             if not tracks or not det_idx:
                 return tracks, det_idx
             boxes = [detections[i].box for i in det_idx]
-            iou = iou_matrix([tr.kf.box for tr in tracks], boxes)
-            stale = np.array([tr.key in stale_keys for tr in tracks])
-            if stale.any():
+            if stale:
                 # Lost for long, a prediction is a guess: only someone where they were last seen is
                 # them (a person who stood still while the detector missed them).
-                at_last = iou_matrix([tr.box for tr, s in zip(tracks, stale, strict=True) if s], boxes)
-                iou[stale] = np.where(at_last >= _STILL_IOU, at_last, 0.0)
+                at_last = iou_matrix([tr.box for tr in tracks], boxes)
+                iou = np.where(at_last >= _STILL_IOU, at_last, 0.0)
+            else:
+                iou = iou_matrix([tr.kf.box for tr in tracks], boxes)
             cost = 1.0 - iou
             if self.cfg.direction_weight > 0:
                 at = centres(boxes)
@@ -228,7 +229,7 @@ class Tracker:
         fresh = [tr for tr in confirmed if tr.key not in stale_keys]
         left_tracks, left_high = assign(fresh, high)
         assign([tr for tr in left_tracks if was_visible[tr.key]], low)
-        _, left_high = assign([tr for tr in confirmed if tr.key in stale_keys], left_high)
+        _, left_high = assign([tr for tr in confirmed if tr.key in stale_keys], left_high, stale=True)
         unmatched_tent, left_high = assign(tentative, left_high)
 
         step = TrackerStep(active=[])

@@ -88,10 +88,9 @@ def main(argv: list[str]) -> int:
                          score.true_line_counts(given, lines, size, fps), Path(a.tracks), a.gt, metrics, truth, true_lines))
     else:
         todo = runs.variants(a.model, a.precision, a.tracker)
-        for v in todo:
-            runs.check_detector(v)  # every model is checked before the first run starts
-        for i, v in enumerate(todo):
-            r = runs.run(Path(a.video), v, base, out / "runs", i)
+        sizes = [runs.check_detector(v) for v in todo]  # every model is checked before the first run starts
+        for i, (v, size_mb) in enumerate(zip(todo, sizes, strict=True)):
+            r = runs.run(Path(a.video), v, size_mb, base, out / "runs", i)
             rows.append(_row(v.label, r.fps, r.infer_ms, r.model_mb, r.total, r.lines, r.tracks, a.gt, metrics,
                              truth, true_lines))
     print(report.rows_text(rows))

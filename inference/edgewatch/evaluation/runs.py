@@ -82,9 +82,9 @@ def check_detector(v: Variant) -> float:
     return sum(p.stat().st_size for p in (files.path, files.path.with_suffix(".bin")) if p.exists()) / 1e6
 
 
-def run(video: Path, v: Variant, base: dict[str, Any], work: Path, index: int) -> RunResult:
-    """One run of the worker on the whole video, as fast as it goes: its tracks file and summary."""
-    size_mb = check_detector(v)
+def run(video: Path, v: Variant, size_mb: float, base: dict[str, Any], work: Path, index: int) -> RunResult:
+    """One run of the worker on the whole video, as fast as it goes: its tracks file and summary.
+    `size_mb`: what check_detector found, called for every variant before the first run."""
     work.mkdir(parents=True, exist_ok=True)
     cfg = config.merge_tree(base, {"tracker": v.tracker} if v.tracker else {})
     cfg_file, tracks, summary = (work / f"run{index}.{ext}" for ext in ("yaml", "tracks.txt", "summary.json"))
