@@ -34,3 +34,10 @@ def border_side(box: Box, frame_size: tuple[int, int], margin: float) -> str | N
     cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
     centre_gap = {"left": cx / w, "right": (w - cx) / w, "top": cy / h, "bottom": (h - cy) / h}
     return min(near, key=centre_gap.__getitem__)
+
+
+def jitter_band(frame_size: tuple[int, int]) -> float:
+    """How far a person's point may move across a line or a zone's border before it counts as a step:
+    box jitter, not walking (1 % of the frame's diagonal, ~9 px at 768x432). Lines and zones share it."""
+    w, h = frame_size
+    return max(2.0, 0.01 * (w * w + h * h) ** 0.5)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from ..config import LineConfig
 from ..types import Box, Event, LineCount, Point
-from .geometry import anchor
+from .geometry import anchor, jitter_band
 
 
 class CountingLine:
@@ -80,8 +80,7 @@ class LineCounter:
     """All configured lines."""
 
     def __init__(self, lines: list[LineConfig], frame_size: tuple[int, int]) -> None:
-        w, h = frame_size
-        self.band = max(2.0, 0.01 * (w * w + h * h) ** 0.5)  # ~9 px at 768x432: box jitter, not a step
+        self.band = jitter_band(frame_size)
         self.lines = [CountingLine(c, self.band) for c in lines]
         self.configs = list(lines)
 

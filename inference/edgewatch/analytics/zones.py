@@ -14,7 +14,7 @@ import numpy as np
 
 from ..config import ZoneConfig
 from ..types import Box, Event, Point, ZoneState
-from .geometry import anchor
+from .geometry import anchor, jitter_band
 
 
 class Zone:
@@ -102,8 +102,7 @@ class ZoneWatcher:
     """All configured zones."""
 
     def __init__(self, zones: list[ZoneConfig], frame_size: tuple[int, int]) -> None:
-        w, h = frame_size
-        self.band = max(2.0, 0.01 * (w * w + h * h) ** 0.5)  # box jitter, same scale as the lines' band
+        self.band = jitter_band(frame_size)
         self.zones = [Zone(c, self.band) for c in zones]
 
     def replace(self, zones: list[ZoneConfig]) -> tuple[dict[str, dict], list[Event]]:

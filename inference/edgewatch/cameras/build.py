@@ -57,11 +57,12 @@ class Opened:
             if demo is None:
                 raise
             first = err
+        folder = demo_folder(self.cfg.source.input)
         try:
-            media.fetch([demo.name], demo_folder(self.cfg.source.input))
+            media.fetch([demo.name], folder)
         except EdgewatchError as err:
             raise EdgewatchError(f"waiting for input: {first}; fetching {demo.url} failed ({str(err).split(': ', 2)[-1]}); "
-                                 f"copy {demo.name} into {demo_folder(self.cfg.source.input)}") from None
+                                 f"copy {demo.name} into {folder}") from None
         self.open()
 
     def retry(self, wake: threading.Event) -> None:
