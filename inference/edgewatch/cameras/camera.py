@@ -47,7 +47,7 @@ class _Pending:
 class Camera:
     def __init__(self, camera: str, cfg: Config, source: FrameSource, models: SharedModels,
                  outputs: list[Output], event_log: EventLog, day: DayBook, analytics: Analytics,
-                 inbox: GeometryInbox | None = None) -> None:
+                 inbox: GeometryInbox) -> None:
         self.id = camera
         self.event_log = event_log
         self.cfg: CameraConfig = cfg.cameras[camera]
@@ -57,7 +57,7 @@ class Camera:
         self.outputs = outputs
         self.analytics = analytics
         self.day = day
-        self.inbox = inbox if inbox is not None else GeometryInbox()
+        self.inbox = inbox  # the UI's saved lines and zones, from the camera's MQTT link
         self.gate = DetectGate(self.cfg.detect)
         self.perf = PerfMeter()
         self.pending: deque[_Pending] = deque()  # this camera's items in order, until published

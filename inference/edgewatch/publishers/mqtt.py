@@ -239,6 +239,8 @@ class MqttPublisher:
         self._segmentation = _Throttle(self._state_interval, self._retained_sender("segmentation"))
         self._perf = _Throttle(0.0, self._retained_sender("perf"))  # the worker paces perf itself
         self._geometry = _Throttle(0.0, self._retained_sender("geometry"))
+        # Every retained topic's newest payload: re-sent at each connect, stopped at the end.
+        self._retained_topics = (self._state, self._segmentation, self._perf, self._geometry)
 
         # Events an earlier run could not deliver go first, ahead of anything this run publishes.
         leftovers = self._outbox.pending()
@@ -318,7 +320,7 @@ class MqttPublisher:
             return self._report
         t0 = time.monotonic()
         deadline = t0 + max(0.0, timeout_s)
-        for throttle in (self._state, self._segmentation, self._perf, self._geometry):
+        for throttle in self._retained_topics:
             throttle.stop()
         while True:
             self._reconcile()
@@ -413,7 +415,7 @@ class MqttPublisher:
         if self.on_config is not None:
             client.subscribe(self.config_topic, qos=1)  # the retained geometry comes at once
         self._publish_online(client)
-        for throttle in (self._state, self._segmentation, self._perf, self._geometry):
+        for throttle in self._retained_topics:
             throttle.resend_last()
 
     def _publish_online(self, client: paho.Client) -> None:
