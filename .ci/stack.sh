@@ -100,7 +100,15 @@ fi
 
 # --- configure ---------------------------------------------------------------------------------
 [ -f "$SHARED/videos/Pedestrian_Detect_2_1_1.mp4" ] || { echo "stack: $SHARED/videos/Pedestrian_Detect_2_1_1.mp4 missing (EDGEWATCH_SHARED)" >&2; exit 1; }
-export EDGEWATCH_MODELS_DIR="$SHARED/models" EDGEWATCH_MEDIA_DIR="$SHARED/videos"
+export EDGEWATCH_MODELS_DIR="$SHARED/models"
+# The media volume starts empty, as on a fresh Docker host: the worker fetches both demo videos on first
+# start from a mirror of their published location (the test override's `mirror` service serves this
+# folder on the compose network), checked against the committed checksums.
+export EDGEWATCH_TEST_MIRROR_DIR="$ART/mirror"
+rm -rf "$EDGEWATCH_TEST_MIRROR_DIR" && mkdir -p "$EDGEWATCH_TEST_MIRROR_DIR"
+cp "$SHARED/videos/Pedestrian_Detect_2_1_1.mp4" "$EDGEWATCH_TEST_MIRROR_DIR/one-by-one-person-detection.mp4"
+cp "$SHARED/videos/car-detection.mp4" "$EDGEWATCH_TEST_MIRROR_DIR/car-detection.mp4"
+chmod -R a+rX "$EDGEWATCH_TEST_MIRROR_DIR"
 if [ -z "${EDGEWATCH_BUILD_CA:-}" ]; then
   if [ -s /etc/ssl/certs/ca-certificates.crt ]; then export EDGEWATCH_BUILD_CA=/etc/ssl/certs/ca-certificates.crt
   else export EDGEWATCH_BUILD_CA=/dev/null; fi

@@ -25,6 +25,7 @@ import csv
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -311,10 +312,15 @@ def main(argv: list[str] | None = None) -> int:
 
     ca = os.environ.get("EDGEWATCH_BUILD_CA") or (
         "/etc/ssl/certs/ca-certificates.crt" if Path("/etc/ssl/certs/ca-certificates.crt").is_file() else "/dev/null")
-    os.environ.update(EDGEWATCH_MODELS_DIR=str(SHARED / "models"), EDGEWATCH_MEDIA_DIR=str(SHARED / "videos"),
+    # The demo config names the videos by their published names; ../shared calls the course video otherwise.
+    media = ARTIFACTS / "media"
+    media.mkdir(parents=True, exist_ok=True)
+    for src, name in ((VIDEO, "one-by-one-person-detection.mp4"), ("car-detection.mp4", "car-detection.mp4")):
+        shutil.copyfile(SHARED / "videos" / src, media / name)
+    os.environ.update(EDGEWATCH_MODELS_DIR=str(SHARED / "models"), EDGEWATCH_MEDIA_DIR=str(media),
                       EDGEWATCH_BUILD_CA=ca, EDGEWATCH_UI_BIND="127.0.0.1",
                       EDGEWATCH_UI_PORT=str(free_port(args.ui_port)), EDGEWATCH_CAMERA=args.camera,
-                      EDGEWATCH_INPUT=f"/media/{VIDEO}")
+                      EDGEWATCH_INPUT="/media/one-by-one-person-detection.mp4")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     print(f"soak: project {args.project}, UI 127.0.0.1:{os.environ['EDGEWATCH_UI_PORT']}, {args.minutes:g} min, "

@@ -144,7 +144,10 @@ def cmd_models(argv: list[str]) -> int:
     f.add_argument("name")
     f.add_argument("--precision", default="FP16")
     f.add_argument("--dir", help="models folder (default $EDGEWATCH_MODELS or ./models)")
-    f.add_argument("--base-url", help="mirror of the Open Model Zoo storage (default the official one)")
+    src = f.add_mutually_exclusive_group()
+    src.add_argument("--base-url", help="mirror of the Open Model Zoo storage (default the official one)")
+    src.add_argument("--from", dest="from_dir", metavar="DIR", help="copy it from a models folder instead (an "
+                     "offline host): DIR/<name>/<precision>/, checksums verified the same way")
     sub.add_parser("list", help="list known models and what is on disk")
     sub.add_parser("ensure", help="fetch the models a run would load when they are missing (the container does "
                    "this before it starts the worker); takes the run's own flags, e.g. -c site.yaml")
@@ -152,7 +155,8 @@ def cmd_models(argv: list[str]) -> int:
         return _ensure_models(argv[1:])
     a = p.parse_args(argv)
     if a.action == "fetch":
-        files = registry.fetch(a.name, a.precision, Path(a.dir) if a.dir else None, a.base_url)
+        base_url = Path(a.from_dir).resolve().as_uri() if a.from_dir else a.base_url
+        files = registry.fetch(a.name, a.precision, Path(a.dir) if a.dir else None, base_url)
         print(files.path)
         return 0
     root = registry.models_dir()
@@ -249,11 +253,15 @@ def cmd_media(argv: list[str]) -> int:
     f = sub.add_parser("fetch", help="download demo media (all of it without a name), verifying checksums")
     f.add_argument("name", nargs="*")
     f.add_argument("--dir", help="media folder (default $EDGEWATCH_MEDIA or ./media)")
-    f.add_argument("--base-url", help="a mirror of the published files (default the official one)")
+    src = f.add_mutually_exclusive_group()
+    src.add_argument("--base-url", help="a mirror of the published files (default the official one)")
+    src.add_argument("--from", dest="from_dir", metavar="DIR", help="copy them from a folder instead (an offline "
+                     "host): any file under DIR with a catalogued file's checksum, whatever its name")
     sub.add_parser("list", help="the demo media and whether each is in the media folder")
     a = p.parse_args(argv)
     if a.action == "fetch":
-        for path in media.fetch(a.name, Path(a.dir) if a.dir else None, a.base_url):
+        for path in media.fetch(a.name, Path(a.dir) if a.dir else None, a.base_url,
+                                from_dir=Path(a.from_dir) if a.from_dir else None):
             print(f"{path}  ok")
         return 0
     cat = media.load_catalog()

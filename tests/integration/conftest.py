@@ -92,9 +92,21 @@ def _stack_or_skip() -> Stack:
     return stack
 
 
+def demo_media_listing(stack: Stack) -> str:
+    return stack.compose("exec", "-T", "inference", "edgewatch", "media", "list", check=False).stdout
+
+
 @pytest.fixture(scope="session")
 def stack() -> Stack:
-    return _stack_or_skip()
+    stack = _stack_or_skip()
+    # The stack starts with an empty media volume, as on a fresh Docker host: the worker fetches both demo
+    # videos on first start (from the test mirror), which tests then run extra workers on.
+    deadline = time.monotonic() + 90
+    while (listing := demo_media_listing(stack)).count(" ok ") < 2:
+        if time.monotonic() > deadline:
+            pytest.fail(f"the worker did not fetch the demo videos into its empty media volume:\n{listing}")
+        time.sleep(1)
+    return stack
 
 
 @pytest.fixture(scope="session")

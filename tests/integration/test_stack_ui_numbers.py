@@ -28,7 +28,9 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 TRUTH = json.loads((REPO / "tests" / "fixtures" / "pedestrian_truth.json").read_text(encoding="utf-8"))
-VIDEO = f"/media/{TRUTH['video']}"  # the stack mounts the shared videos folder at /media
+# The truth's video (../shared calls it Pedestrian_Detect_2_1_1.mp4), in the worker's media volume under its
+# published name, fetched there on first start.
+VIDEO = "/media/one-by-one-person-detection.mp4"
 UI_PORT = int(os.environ.get("EDGEWATCH_UI_PORT", "8080"))
 BASE = f"http://127.0.0.1:{UI_PORT}"
 CHROMIUM = os.environ.get("EDGEWATCH_CHROMIUM", "/usr/bin/chromium")

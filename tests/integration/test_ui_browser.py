@@ -10,6 +10,7 @@ reachable, i.e. the stack is not running; fails then too with EDGEWATCH_STACK_RE
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import subprocess
 import time
@@ -226,9 +227,65 @@ def test_overview_shows_every_camera_of_the_worker_with_its_own_numbers(browser,
         assert _int(page, "#site-total") >= tiles["cam1"] + tiles["cam2"]
         assert page.text_content("#site-online").replace(" ", "").startswith("2/")
         page.wait_for_selector(".tile[data-camera='cam1'][data-still='ok']", timeout=30000)
-        page.screenshot(path=str(ARTIFACTS / "overview-two-cameras.png"), full_page=True)
+        page.screenshot(path=str(ARTIFACTS / "overview-two-cameras.png"), full_page=True)  # docs/images/overview.png
+        page.click("#about summary")  # the demo videos' credit, as their licence asks
+        about = page.text_content("#about")
+        assert "sample-videos" in about and "CC BY 4.0" in about, about
         page.click(".tile[data-camera='cam2'] .tile-link")
         page.wait_for_url(f"{BASE}/?camera=cam2")
         page.wait_for_function("document.querySelector('#total').textContent.trim() === '0'", timeout=20000)
     finally:
         page.close()
+
+
+def _inspect(stack, service: str) -> dict:
+    cid = stack.compose("ps", "-q", service).stdout.strip()
+    out = subprocess.run(["docker", "inspect", "--format", "{{json .State}} {{.RestartCount}}", cid],
+                         capture_output=True, text=True, timeout=20, check=True).stdout
+    state, _, restarts = out.strip().rpartition(" ")
+    return {**json.loads(state), "RestartCount": int(restarts)}
+
+
+def test_a_missing_demo_video_is_a_waiting_camera_that_starts_once_copied_in(browser, password, stack, tmp_path):
+    """Issue 12: with the fetch unreachable, a camera whose video is missing waits (named on its tile with the
+    file, the URL tried and the folder), the worker stays up and healthy for the other camera and logs it
+    once; copying the file in starts the camera by itself."""
+    car = tmp_path / "car-detection.mp4"
+    stack.compose("cp", "mirror:/mirror/car-detection.mp4", str(car))
+    stack.compose("stop", "mirror")  # the published location unreachable
+    page = browser.new_page()
+    tile = ".tile[data-camera='cam2']"
+    try:
+        stack.compose("exec", "-T", "inference", "rm", "-f", "/media/car-detection.mp4")
+        since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        stack.compose("restart", "inference")
+        restarts = _inspect(stack, "inference")["RestartCount"]
+        _login(page, password, camera=None)
+        page.wait_for_selector(f"{tile}[data-input='waiting']", timeout=90000)
+        page.wait_for_function("(s) => document.querySelector(s).textContent.includes('http://mirror:8000/')",
+                               arg=f"{tile} .tile-input-detail", timeout=30000)
+        assert page.text_content(f"{tile} .tile-input-state") == "waiting for input"
+        detail = page.text_content(f"{tile} .tile-input-detail")
+        assert "/media/car-detection.mp4" in detail and "http://mirror:8000/car-detection.mp4" in detail, detail
+        assert "copy car-detection.mp4 into /media" in detail, detail
+        page.screenshot(path=str(ARTIFACTS / "overview-waiting-for-input.png"), full_page=True)
+        # The other camera runs meanwhile, and the container stays up and healthy: no restart loop.
+        page.wait_for_selector(".tile[data-camera='cam1'][data-worker='online']", timeout=30000)
+        deadline = time.monotonic() + 60
+        while (state := _inspect(stack, "inference"))["Health"]["Status"] != "healthy" and time.monotonic() < deadline:
+            time.sleep(2)
+        assert state["Running"] and state["Health"]["Status"] == "healthy", state
+        time.sleep(20)  # long enough for several retries of the back-off
+        state = _inspect(stack, "inference")
+        assert state["Running"] and state["RestartCount"] == restarts, state
+        # Said once (then at the back-off's pace, and only when the reason changes), not at every try.
+        logs = stack.compose("logs", "--no-color", "--since", since, "inference").stdout
+        said = [line for line in logs.splitlines() if "car-detection.mp4" in line]
+        assert 1 <= len(said) <= 3, "\n".join(said)
+        # Copied in, the camera starts by itself.
+        stack.compose("cp", str(car), "inference:/media/car-detection.mp4")
+        page.wait_for_selector(f"{tile}[data-input='ok']", timeout=60000)
+        assert _inspect(stack, "inference")["RestartCount"] == restarts
+    finally:
+        page.close()
+        stack.compose("start", "mirror")  # a camera still waiting fetches its video again from there

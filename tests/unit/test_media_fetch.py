@@ -108,3 +108,34 @@ def test_a_404_is_one_clear_line(mirror, tmp_path, worker_env, edgewatch_cli):
     assert r.stderr.strip() == f"edgewatch: error: download failed for {mirror.url}/{CARS}: HTTP 404 Not Found"
     r = edgewatch_cli(["media", "fetch", "nope.mp4", "--dir", str(dest)], worker_env)
     assert r.returncode == 2 and "unknown media 'nope.mp4': known media are car-detection.mp4, " in r.stderr
+
+
+def test_an_offline_host_copies_from_a_folder_whatever_the_names(tmp_path, worker_env, edgewatch_cli, videos):
+    # ../shared's videos folder: the course video under another name, and a third video the catalogue lacks.
+    dest = tmp_path / "media"
+    r = edgewatch_cli(["media", "fetch", "--dir", str(dest), "--from", str(videos)], worker_env)
+    assert r.returncode == 0, r.stderr
+    assert (dest / COURSE).read_bytes() == (videos / "Pedestrian_Detect_2_1_1.mp4").read_bytes()
+    assert (dest / CARS).read_bytes() == (videos / CARS).read_bytes()
+    assert sorted(p.name for p in dest.iterdir()) == [CARS, COURSE]
+    # A folder without the file: one line naming it, the folder and its checksum; nothing left behind.
+    empty = tmp_path / "stick"
+    empty.mkdir()
+    (empty / CARS).write_bytes(b"not the video")
+    other = tmp_path / "other"
+    r = edgewatch_cli(["media", "fetch", CARS, "--dir", str(other), "--from", str(empty)], worker_env)
+    assert r.returncode == 2
+    assert r.stderr.strip() == (f"edgewatch: error: {CARS} is not in {empty}: no file there has its 2811553 bytes "
+                                "and sha256 d31e0ebf194c…")
+    assert not other.exists() or not list(other.iterdir())
+    r = edgewatch_cli(["media", "fetch", "--dir", str(other), "--from", str(tmp_path / "nowhere")], worker_env)
+    assert r.returncode == 2 and f"media source {tmp_path / 'nowhere'} is not a folder" in r.stderr
+
+
+def test_models_copy_from_a_models_folder(tmp_path, worker_env, edgewatch_cli, models_dir):
+    dest = tmp_path / "models"
+    r = edgewatch_cli(["models", "fetch", "person-detection-retail-0013", "--dir", str(dest), "--from", str(models_dir)],
+                      worker_env)
+    assert r.returncode == 0, r.stderr
+    xml = dest / "person-detection-retail-0013" / "FP16" / "person-detection-retail-0013.xml"
+    assert xml.read_bytes() == (models_dir / "person-detection-retail-0013" / "FP16" / xml.name).read_bytes()
