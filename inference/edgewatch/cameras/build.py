@@ -61,7 +61,7 @@ class Opened:
         try:
             media.fetch([demo.name], folder)
         except EdgewatchError as err:
-            raise EdgewatchError(f"waiting for input: {first}; fetching {demo.url} failed ({str(err).split(': ', 2)[-1]}); "
+            raise EdgewatchError(f"{first}; fetching {demo.url} failed ({str(err).split(': ', 2)[-1]}); "
                                  f"copy {demo.name} into {folder}") from None
         self.open()
 
@@ -79,7 +79,7 @@ class Opened:
                     self._open_or_fetch()
                 except EdgewatchError as err:
                     if str(err) != self.error:  # said once, not at every try
-                        log.warning("camera %s: %s (retrying)", self.camera, err)
+                        log.warning("camera %s: waiting for input: %s (retrying)", self.camera, err)
                         self.error = str(err)
                         if self.mqtt is not None:
                             self.mqtt.set_input("waiting", str(err))
