@@ -2,7 +2,7 @@
 """How many cameras one box holds: one worker with N cameras against N separate one-camera workers.
 
 Method: every camera is a copy of the course video paced at 10 fps and looped, as a camera would
-deliver it; video output off, MQTT to a private Mosquitto. A run lasts --seconds after the worker
+deliver it, each starting at another point of the video (independent cameras are not in step); video output off, MQTT to a private Mosquitto. A run lasts --seconds after the worker
 started its cameras, then SIGTERM; each camera's --summary gives the frames it published, its wall
 time and its capture-to-publish latency. A setup *holds* N cameras when every camera kept at least
 95 % of its frames (published / (10 fps x its wall time)) and its p95 latency stayed under 1 s.
@@ -58,8 +58,36 @@ def _env(tmp: Path) -> dict[str, str]:
             "PYTHONUNBUFFERED": "1"}
 
 
+def _duration_s(video: Path) -> float:
+    out = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", str(video)],
+                         capture_output=True, text=True, check=True).stdout
+    return float(out.strip())
+
+
+def staggered(tmp: Path, video: Path, n: int) -> list[Path]:
+    """N cameras of one video that are not in step: copy i starts i/N of the way through it (and plays
+    the skipped start after its end), cut at key frames without re-encoding. Identical copies in step
+    would make every motion-gated camera need the detector in the same instant, a peak that N
+    independent cameras do not have."""
+    length = _duration_s(video)
+    out = []
+    for i in range(n):
+        at = int(i * length / n)  # whole seconds: the bench's videos have a key frame every second
+        if at == 0:
+            out.append(video)
+            continue
+        copy = tmp / f"{video.stem}-from-{at}s.mp4"
+        if not copy.exists():
+            listing = tmp / f"{copy.stem}.txt"
+            listing.write_text(f"file '{video}'\ninpoint {at}\nfile '{video}'\noutpoint {at}\n")
+            subprocess.run(["ffmpeg", "-loglevel", "error", "-f", "concat", "-safe", "0", "-i", str(listing),
+                            "-c", "copy", str(copy)], check=True)
+        out.append(copy)
+    return out
+
+
 def _site(tmp: Path, video: Path, n: int, port: int, extra: str) -> Path:
-    cams = "".join(f"  cam{i}:\n    source: {{input: {video}}}\n" for i in range(n))
+    cams = "".join(f"  cam{i}:\n    source: {{input: {path}}}\n" for i, path in enumerate(staggered(tmp, video, n)))
     cfg = tmp / f"site-{n}.yaml"
     cfg.write_text(f"model: {{name: {MODEL}}}\nmax_cameras: 256\n"
                    f"mqtt: {{host: 127.0.0.1, port: {port}, outbox: '{tmp}/outbox-{{camera}}.sqlite', drain_timeout_s: 2}}\n"
@@ -113,9 +141,9 @@ def worker_trial(tmp: Path, video: Path, n: int, port: int, seconds: float, extr
 
 def separate_trial(tmp: Path, video: Path, n: int, port: int, seconds: float) -> Trial:
     cmds, paths = [], []
-    for i in range(n):
+    for i, copy in enumerate(staggered(tmp, video, n)):
         paths.append(tmp / f"sep-{n}-{i}.json")
-        cmds.append([sys.executable, "-m", "edgewatch", "-i", str(video), "-m", MODEL, "--realtime", "--loop",
+        cmds.append([sys.executable, "-m", "edgewatch", "-i", str(copy), "-m", MODEL, "--realtime", "--loop",
                      "--camera", f"sep{i}", "--mqtt-host", "127.0.0.1", "--mqtt-port", str(port),
                      "--summary", str(paths[-1]), "--no-progress"])
     rss = _run(cmds, {**_env(tmp), "EDGEWATCH_STATE_FILE": ""}, seconds)

@@ -219,7 +219,8 @@ class DetectConfig(_Section):
     """When the detector runs on a camera's frames (the frames between are shown with the tracks held)."""
 
     fps: float | None = Field(None, gt=0, description="detections a second; null = every frame (the camera's own rate). "
-                              "E.g. 5 on a 25-fps camera: the tracker and counts follow at 5 fps for a fifth of the CPU")
+                              "E.g. 5 on a 25-fps camera: the tracker and counts follow at 5 fps for a fifth of the CPU. "
+                              "With no video out, the frames between are only grabbed, never converted or queued")
     motion: bool = Field(False, description="run the detector only when a cheap check of a small grey copy of the frame "
                          "sees motion; without motion the tracks are held as they are")
     idle_s: float = Field(2.0, gt=0, description="with motion: run the detector at least this often even when nothing moves")

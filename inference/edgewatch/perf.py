@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections import deque
 
@@ -11,7 +12,8 @@ import numpy as np
 class PerfMeter:
     def __init__(self, window_s: float = 10.0) -> None:
         self.window_s = window_s
-        self._samples: deque[tuple[float, float, float]] = deque()  # (wall time done, infer ms or 0 = skipped, latency ms)
+        # (wall time done, infer ms or 0 = skipped, latency ms or NaN = skipped at the source, not published)
+        self._samples: deque[tuple[float, float, float]] = deque()
         self._bytes: deque[tuple[float, int, int]] = deque()  # (wall time, mqtt bytes total, video bytes total)
         self.frames = 0
         self.skipped = 0  # frames the detector did not run on (detect.fps, detect.motion)
@@ -34,6 +36,14 @@ class PerfMeter:
         while self._samples and now - self._samples[0][0] > self.window_s:
             self._samples.popleft()
 
+    def skipped_at_source(self, n: int, now: float | None = None) -> None:
+        """`n` frames the source only grabbed (detect.fps with no video out): handled and not detected, with
+        no latency of their own (nothing was published for them)."""
+        now = time.time() if now is None else now
+        self.frames += n
+        self.skipped += n
+        self._samples.extend([(now, 0.0, math.nan)] * n)
+
     def traffic(self, mqtt_bytes: int, video_bytes: int, now: float | None = None) -> None:
         now = time.time() if now is None else now
         self._bytes.append((now, mqtt_bytes, video_bytes))
@@ -46,7 +56,7 @@ class PerfMeter:
         if len(s) > 1 and s[-1][0] > s[0][0]:
             fps = (len(s) - 1) / (s[-1][0] - s[0][0])
         infer = np.array([x[1] for x in s if x[1] > 0]) if s else np.zeros(0)
-        lat = np.array([x[2] for x in s]) if s else np.zeros(0)
+        lat = np.array([x[2] for x in s if not math.isnan(x[2])]) if s else np.zeros(0)
         mqtt_bps = video_bps = 0.0
         if len(self._bytes) > 1:
             (t0, m0, v0), (t1, m1, v1) = self._bytes[0], self._bytes[-1]

@@ -29,6 +29,7 @@ from .errors import EdgewatchError
 from .models.runtime import SharedInference
 
 log = logging.getLogger(__name__)
+TICK_S = 0.05  # the loop's time-based work (outputs' tick) at least this often, frames or not
 
 
 @dataclass
@@ -100,6 +101,7 @@ class Worker:
         self.heartbeat = _Heartbeat(os.environ.get("EDGEWATCH_HEARTBEAT"))
         self.started = time.monotonic()
         self._turn = 0
+        self._ticked = 0.0
 
     def request_stop(self) -> None:
         """Safe from a signal handler: only sets flags that the loop and the readers check."""
@@ -120,8 +122,13 @@ class Worker:
             if self._waiting() and all(c.finished for c in self.cameras.values()):
                 self.heartbeat.beat()  # alive, waiting for an input: healthy (the status says `waiting`)
             moved = self._feed() + self._collect() + self._deliver()
+            now = time.monotonic()
+            if now - self._ticked >= TICK_S:
+                self._ticked = now
+                for cam in self.cameras.values():
+                    cam.tick()
             if not moved:
-                self.wake.wait(0.05)
+                self.wake.wait(TICK_S)
         self.inference.wait_all()
         self._collect()
         self._deliver()

@@ -75,8 +75,21 @@ def test_detection_at_5_fps_counts_the_course_video_right(videos, worker_env, ed
     assert proc.returncode == 0, proc.stderr
     course = json.loads((tmp_path / "s.json").read_text())["cameras"]["course"]
     _stays_match_the_truth(course)
-    assert course["frames"] == TRUTH["frames"]  # every frame is still published, half of them held
+    assert course["frames"] == TRUTH["frames"]  # every frame is still handled, half of them held
     assert course["skipped_share"] == pytest.approx(0.5, abs=0.01)
+    # With no video out, the frames between detections are only grabbed by the source (no BGR picture, no
+    # trip through the worker's loop); with an annotated video every frame is decoded and drawn.
+    assert course["skipped_at_source"] == pytest.approx(TRUTH["frames"] / 2, abs=2)
+    rate = tmp_path / "rate.yaml"
+    rate.write_text("detect: {fps: 5}\n")
+    proc = edgewatch_cli(["-i", str(videos / TRUTH["video"]), "-m", MODEL, "-c", str(rate), "-o",
+                          str(tmp_path / "course.mp4"), "--summary", str(tmp_path / "v.json"), "--no-progress"],
+                         worker_env)
+    assert proc.returncode == 0, proc.stderr
+    drawn = json.loads((tmp_path / "v.json").read_text())
+    _stays_match_the_truth(drawn)
+    assert drawn["skipped_at_source"] == 0 and drawn["frames"] == TRUTH["frames"]
+    assert drawn["skipped_share"] == pytest.approx(0.5, abs=0.01)
 
 
 @pytest.mark.slow

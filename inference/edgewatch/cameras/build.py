@@ -187,6 +187,10 @@ def build_camera(cam_id: str, cfg: Config, opened: Opened, models: SharedModels,
     for path, tracks in ((cam_cfg.tracks_file, True), (cam_cfg.detections_file, False)):
         if path:
             outputs.append(MotOutput(path, tracks, cam_cfg.tracker.low_threshold))
+    # Frames detect.fps skips need no picture unless one is drawn: the source only grabs those (no BGR
+    # conversion, no trip through the loop), the cheapest way for many gated cameras.
+    if cam_cfg.detect.fps is not None and not any(o.kind == "video" or isinstance(o, WindowOutput) for o in outputs):
+        source.sample_fps = cam_cfg.detect.fps
     if progress and len(cfg.cameras) == 1 and not (info.live or cam_cfg.source.loop) and sys.stderr.isatty():
         outputs.append(ProgressOutput(info.frame_count))
     return Camera(cam_id, cfg, source, models, outputs, event_log, day, analytics, opened.inbox)

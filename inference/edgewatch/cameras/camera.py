@@ -68,6 +68,7 @@ class Camera:
         self.seg_frames = 0
         self._perf_every = cfg.mqtt.perf_interval_s if cfg.mqtt.host else 2.0
         self._last_perf = time.monotonic()
+        self._sampled_seen = 0  # of source.sampled_out, already counted as skipped frames
         self.emit(day.take_pending())
         self.publish_geometry()
         if day.path:  # that day's end is handed over now: save today so a restart does not repeat it
@@ -136,6 +137,10 @@ class Camera:
                 self.publish_geometry()
                 if self.day.path:
                     self.day.save()  # kept at once: a restart must not fall back to the YAML's
+        sampled = self.source.sampled_out - self._sampled_seen
+        if sampled:
+            self._sampled_seen += sampled
+            self.perf.skipped_at_source(sampled)
         n = 0
         while self.pending and self.pending[0].done:
             entry = self.pending.popleft()
@@ -147,6 +152,10 @@ class Camera:
         if self.source.finished and not self.pending and self.perf.ended is None:
             self.perf.ended = time.monotonic()
         return n
+
+    def tick(self) -> None:
+        for out in self.outputs:
+            out.tick()
 
     # -- per item --------------------------------------------------------------------------------
     def _status(self, st: SourceStatus) -> None:
@@ -224,6 +233,7 @@ class Camera:
             "device": self.models.detector.device,
             "frames": self.perf.frames,
             "dropped": self.source.dropped,  # decoded but dropped to stay live (the camera ran ahead)
+            "skipped_at_source": self.source.sampled_out,  # detect.fps with no video out: only grabbed
             "video_s": round(self.last_video_s, 2),
             "wall_s": overall["wall_s"],
             **{k: overall[k] for k in ("fps", "infer_ms_p50", "infer_ms_p95", "latency_ms_p50", "latency_ms_p95",

@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 
 from ..config import DetectConfig
+from ..sources import too_soon
 from ..types import Frame
 
 MOTION_HEIGHT = 90  # rows of the grey copy the motion check compares: cheap, and blind to sensor noise
@@ -67,7 +68,7 @@ class DetectGate:
         last = self._last_s
         if last is None or t < last:  # the first frame, or a looped file started again
             return self._detect()
-        if self.cfg.fps is not None and t - last < 1.0 / self.cfg.fps - 1e-3:
+        if too_soon(last, t, self.cfg.fps):
             return Decision.RATE
         if not self._moved and t - last < self.cfg.idle_s:
             return Decision.STILL

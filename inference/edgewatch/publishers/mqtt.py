@@ -122,7 +122,9 @@ def _configure_tls(client: paho.Client, tls: TlsConfig) -> None:
 
 class _Throttle:
     """Rate limit for one retained topic, trailing edge: at most one message per interval, and the
-    latest payload offered is always sent at the next free slot, so no change of counts is lost."""
+    latest payload offered is always sent at the next free slot, by the next offer or by `poll()`, which
+    the worker's loop calls every 50 ms. No timer thread per message: with dozens of cameras at 4 states
+    a second, starting those threads cost the loop more than everything else it does."""
 
     def __init__(self, interval_s: float, send: Callable[[bytes], None]) -> None:
         self._interval = interval_s
@@ -131,23 +133,19 @@ class _Throttle:
         self._last_at = -math.inf
         self._last: bytes | None = None
         self._pending: dict[str, Any] | None = None
-        self._timer: threading.Timer | None = None
         self._stopped = False
 
     def offer(self, payload: dict[str, Any]) -> None:
         with self._lock:
-            if self._stopped:
-                return
-            now = time.monotonic()
-            wait = self._last_at + self._interval - now
-            if wait <= 0 and self._timer is None:
-                self._emit(payload, now)
-                return
-            self._pending = payload
-            if self._timer is None:
-                self._timer = threading.Timer(max(wait, 0.0), self._fire)
-                self._timer.daemon = True
-                self._timer.start()
+            if not self._stopped:
+                self._pending = payload
+                self._send_due(time.monotonic())
+
+    def poll(self) -> None:
+        """Send what is pending once its slot has come."""
+        with self._lock:
+            if self._pending is not None and not self._stopped:
+                self._send_due(time.monotonic())
 
     def resend_last(self) -> None:
         """After a reconnect: the broker may have restarted and forgotten the retained message."""
@@ -160,20 +158,14 @@ class _Throttle:
         """Send what is pending now and refuse further offers."""
         with self._lock:
             self._stopped = True
-            if self._timer is not None:
-                self._timer.cancel()
-                self._timer = None
             if self._pending is not None:
                 payload, self._pending = self._pending, None
                 self._emit(payload, time.monotonic())
 
-    def _fire(self) -> None:
-        with self._lock:
-            self._timer = None
-            if self._stopped or self._pending is None:
-                return
+    def _send_due(self, now: float) -> None:  # lock held
+        if self._pending is not None and now - self._last_at >= self._interval:
             payload, self._pending = self._pending, None
-            self._emit(payload, time.monotonic())
+            self._emit(payload, now)
 
     def _emit(self, payload: dict[str, Any], now: float) -> None:  # lock held
         data = encode(payload)
@@ -271,6 +263,11 @@ class MqttPublisher:
 
     def publish_perf(self, perf: dict[str, Any]) -> None:
         self._perf.offer(perf_payload(self.camera, perf))
+
+    def flush_due(self) -> None:
+        """Send each retained topic's latest payload whose slot has come (the worker's loop calls it every 50 ms)."""
+        for throttle in self._retained_topics:
+            throttle.poll()
 
     def publish_geometry(self, payload: dict[str, Any]) -> None:
         """Retained: what the UI's editor shows for this camera."""

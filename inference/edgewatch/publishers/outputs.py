@@ -45,6 +45,9 @@ class Output:
     def geometry(self, payload: dict[str, Any]) -> None:
         """The lines and zones the camera counts on (at start, and when the UI's editor changed them)."""
 
+    def tick(self) -> None:
+        """Time-based work, every 50 ms whether frames come or not (a rate-limited message's latest payload)."""
+
     @property
     def bytes_sent(self) -> int:
         return 0
@@ -77,6 +80,9 @@ class MqttOutput(Output):
 
     def geometry(self, payload: dict[str, Any]) -> None:
         self.pub.publish_geometry(payload)
+
+    def tick(self) -> None:
+        self.pub.flush_due()
 
     @property
     def bytes_sent(self) -> int:

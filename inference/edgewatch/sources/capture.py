@@ -40,6 +40,12 @@ class SourceInfo:
         return self.kind in ("camera", "stream")
 
 
+def too_soon(last_s: float | None, t: float, fps: float | None) -> bool:
+    """Whether `t` comes less than 1/fps after `last_s`: at most `fps` a second, in the stream's own time.
+    The first never does, nor one after time went back (a looped file started again)."""
+    return fps is not None and last_s is not None and last_s <= t < last_s + 1.0 / fps - 1e-3
+
+
 def _open_capture(spec: InputSpec) -> cv2.VideoCapture:
     target = spec.camera_index if spec.camera_index is not None else spec.uri
     if spec.kind == "stream":
@@ -78,6 +84,11 @@ class FrameSource:
         self._queue: queue.Queue = queue.Queue(maxsize=cfg.queue_size)
         self._thread: threading.Thread | None = None
         self.dropped = 0
+        # Set before start() when no output needs every picture (detect.fps, no video out): frames between
+        # two that are handed on are only grabbed (decoded, not converted to BGR nor queued) and counted.
+        self.sample_fps: float | None = None
+        self.sampled_out = 0
+        self._kept_s: float | None = None
         self.ended_early: str | None = None  # set when a file stops before its announced length
         self.info = self._probe()
 
@@ -208,9 +219,11 @@ class FrameSource:
         frame = self._first
         self._first = None
         while not self._stop.is_set():
+            video_s = index / fps
+            keep = frame is not None or not too_soon(self._kept_s, video_s, self.sample_fps)
             if frame is None:
-                ok, frame = self._cap.read()
-                if not ok or frame is None:
+                ok, frame = self._cap.read() if keep else (self._cap.grab(), None)
+                if not ok or (keep and frame is None):
                     frame = None
                     expected = self.info.frame_count
                     read_in_pass = index - round(offset_s * fps)
@@ -222,12 +235,15 @@ class FrameSource:
                     offset_s = index / fps
                     self._cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
                     continue
-            video_s = index / fps
             if pace:
                 delay = start + video_s - time.monotonic()
                 if delay > 0:
                     time.sleep(delay)
-            if not self._put(self._frame(index, video_s, frame), droppable=pace):
+            if not keep:
+                self.sampled_out += 1
+            elif self._put(self._frame(index, video_s, frame), droppable=pace):
+                self._kept_s = video_s
+            else:
                 return
             index += 1
             frame = None
@@ -242,15 +258,22 @@ class FrameSource:
         delay = cfg.initial_s
         while not self._stop.is_set():
             if frame is None and self._cap is not None:
-                ok, frame = self._cap.read()
-                if not ok:
-                    frame = None
+                if lost_since is None and too_soon(self._kept_s, time.monotonic() - start, self.sample_fps):
+                    if self._cap.grab():
+                        self.sampled_out += 1
+                        index += 1
+                        continue
+                else:
+                    ok, frame = self._cap.read()
+                    if not ok:
+                        frame = None
             if frame is not None:
                 if lost_since is not None:
                     self._put(SourceStatus("restored", f"reopened after {time.monotonic() - lost_since:.1f} s",
                                            time.monotonic() - start), droppable=False)
                     lost_since, delay = None, cfg.initial_s
-                self._put(self._frame(index, time.monotonic() - start, frame), droppable=True)
+                self._kept_s = time.monotonic() - start
+                self._put(self._frame(index, self._kept_s, frame), droppable=True)
                 index += 1
                 frame = None
                 continue
