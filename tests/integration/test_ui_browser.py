@@ -282,9 +282,11 @@ def test_a_missing_demo_video_is_a_waiting_camera_that_starts_once_copied_in(bro
         logs = stack.compose("logs", "--no-color", "--since", since, "inference").stdout
         said = [line for line in logs.splitlines() if "car-detection.mp4" in line]
         assert 1 <= len(said) <= 3, "\n".join(said)
-        # Copied in, the camera starts by itself.
+        # Copied in, the camera starts by itself: its input is fine and its picture comes (it had none).
+        assert page.get_attribute(tile, "data-still") != "ok"
         stack.compose("cp", str(car), "inference:/media/car-detection.mp4")
         page.wait_for_selector(f"{tile}[data-input='ok']", timeout=60000)
+        page.wait_for_selector(f"{tile}[data-still='ok']", timeout=60000)
         assert _inspect(stack, "inference")["RestartCount"] == restarts
     finally:
         page.close()
