@@ -5,7 +5,8 @@ Method: every camera is a copy of the course video paced at 10 fps and looped, a
 deliver it, each starting at another point of the video (independent cameras are not in step); video output off, MQTT to a private Mosquitto. A run lasts --seconds after the worker
 started its cameras, then SIGTERM; each camera's --summary gives the frames it published, its wall
 time and its capture-to-publish latency. A setup *holds* N cameras when every camera kept at least
-95 % of its frames (published / (10 fps x its wall time)) and its p95 latency stayed under 1 s.
+95 % of its frames (handled / (10 fps x its wall time): published, or with detect.fps and no video out
+only grabbed in time by the source) and its p95 capture-to-publish latency stayed under 1 s.
 Cameras are added one at a time until a setup no longer holds. Printed beside each other, in one run:
   - one worker (this project's design), 768x432 and a 1080p copy made here with ffmpeg;
   - (a) N separate single-camera processes, measured the same way;
