@@ -52,4 +52,7 @@ def fetch_verified(url: str, dest: Path, sha256: str, timeout_s: float = 60.0) -
     if got_sha != sha256:
         tmp_path.unlink(missing_ok=True)
         raise EdgewatchError(f"checksum mismatch for {url}: expected sha256 {sha256[:12]}…, got {got_sha[:12]}…")
+    # The temporary file is private (0600); the published file is not: a folder fetched on the host as one
+    # user is mounted into the worker's container, which reads it as uid 10001.
+    tmp_path.chmod(0o644)
     tmp_path.replace(dest)

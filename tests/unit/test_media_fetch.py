@@ -67,6 +67,7 @@ def test_a_good_download_lands_and_is_used(mirror, tmp_path, worker_env, edgewat
     assert (dest / COURSE).read_bytes() == (videos / "Pedestrian_Detect_2_1_1.mp4").read_bytes()
     assert (dest / CARS).stat().st_size == 2811553
     assert sorted(p.name for p in dest.iterdir()) == [CARS, COURSE]  # no temporary file left
+    assert all(p.stat().st_mode & 0o777 == 0o644 for p in dest.iterdir())  # readable by the container's user
     listed = edgewatch_cli(["media", "list"], {**worker_env, "EDGEWATCH_MEDIA": str(dest)})
     assert listed.returncode == 0 and "CC BY 4.0" in listed.stdout
     assert all(" ok " in line for line in listed.stdout.splitlines()[1:]), listed.stdout
