@@ -25,7 +25,6 @@ import csv
 import json
 import os
 import re
-import shutil
 import socket
 import subprocess
 import sys
@@ -37,6 +36,7 @@ from pathlib import Path
 
 import numpy as np
 import paho.mqtt.client as mqtt
+from edgewatch import media
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("EDGEWATCH_SHARED", ROOT.parent / "shared")).resolve()
@@ -312,12 +312,12 @@ def main(argv: list[str] | None = None) -> int:
 
     ca = os.environ.get("EDGEWATCH_BUILD_CA") or (
         "/etc/ssl/certs/ca-certificates.crt" if Path("/etc/ssl/certs/ca-certificates.crt").is_file() else "/dev/null")
-    # The demo config names the videos by their published names; ../shared calls the course video otherwise.
-    media = ARTIFACTS / "media"
-    media.mkdir(parents=True, exist_ok=True)
-    for src, name in ((VIDEO, "one-by-one-person-detection.mp4"), ("car-detection.mp4", "car-detection.mp4")):
-        shutil.copyfile(SHARED / "videos" / src, media / name)
-    os.environ.update(EDGEWATCH_MODELS_DIR=str(SHARED / "models"), EDGEWATCH_MEDIA_DIR=str(media),
+    # The demo config names the videos by their published names; ../shared calls the course video otherwise:
+    # the worker's own copy from a folder finds them by their catalogued checksums.
+    media_dir = ARTIFACTS / "media"
+    media.fetch(root=media_dir, from_dir=SHARED / "videos")
+    os.environ.update(EDGEWATCH_MODELS_DIR=str(SHARED / "models"), EDGEWATCH_MEDIA_DIR=str(media_dir),
+                      EDGEWATCH_TEST_MIRROR_DIR=str(media_dir),  # compose.test.yaml's mirror serves the same
                       EDGEWATCH_BUILD_CA=ca, EDGEWATCH_UI_BIND="127.0.0.1",
                       EDGEWATCH_UI_PORT=str(free_port(args.ui_port)), EDGEWATCH_CAMERA=args.camera,
                       EDGEWATCH_INPUT="/media/one-by-one-person-detection.mp4")
