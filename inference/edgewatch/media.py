@@ -64,10 +64,10 @@ def fetch(names: list[str] | None = None, root: Path | None = None, base_url: st
     out = []
     for name in names or sorted(known):
         f = known[name]
-        url = f.url
-        if from_dir is not None and not _is_right(root / name, f):  # copied the same verified, atomic way
-            url = find_copy(from_dir, f).resolve().as_uri()
-        fetch_verified(url, root / name, f.sha256, timeout_s)  # at once when it is there and right
+        if not _is_right(root / name, f):  # there and right: kept (and the copy source need not have it)
+            # From a folder: copied the same verified, atomic way as a download.
+            url = find_copy(from_dir, f).resolve().as_uri() if from_dir is not None else f.url
+            fetch_verified(url, root / name, f.sha256, timeout_s)
         out.append(root / name)
     return out
 

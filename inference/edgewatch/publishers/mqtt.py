@@ -144,7 +144,7 @@ class _Throttle:
     def poll(self) -> None:
         """Send what is pending once its slot has come."""
         with self._lock:
-            if self._pending is not None and not self._stopped:
+            if not self._stopped:
                 self._send_due(time.monotonic())
 
     def resend_last(self) -> None:
