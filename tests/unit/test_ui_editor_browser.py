@@ -45,8 +45,7 @@ def site(mosquitto, videos, worker_env, tmp_path) -> Iterator[dict[str, Any]]:
     if why:
         pytest.skip(why)
     relay = FakeRelay({"shop"})
-    ui = UiServer({"EDGEWATCH_MQTT_URL": f"mqtt://{mosquitto.host}:{mosquitto.port}", "EDGEWATCH_UI_PASSWORD": PASSWORD,
-                   "EDGEWATCH_STREAM_URL": relay.url, "EDGEWATCH_STREAM_PROBE_MS": "500"}, tmp_path / "ui")
+    ui = UiServer.for_site(mosquitto, relay, PASSWORD, tmp_path / "ui")
     state = {"worker": Worker(mosquitto, videos, worker_env, tmp_path)}
     try:
         yield {"base": ui.base, "state": state, "restart": lambda: Worker(mosquitto, videos, worker_env, tmp_path)}

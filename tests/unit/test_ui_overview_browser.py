@@ -43,8 +43,7 @@ def site(mosquitto, tmp_path) -> Iterator[dict[str, Any]]:
     if why:
         pytest.skip(why)
     relay = FakeRelay({"cam-a"})
-    ui = UiServer({"EDGEWATCH_MQTT_URL": f"mqtt://{mosquitto.host}:{mosquitto.port}", "EDGEWATCH_UI_PASSWORD": PASSWORD,
-                   "EDGEWATCH_STREAM_URL": relay.url, "EDGEWATCH_STREAM_PROBE_MS": "500"}, tmp_path / "ui")
+    ui = UiServer.for_site(mosquitto, relay, PASSWORD, tmp_path / "ui")
     worker = Worker(mosquitto.host, mosquitto.port)
     worker.publish("cam-a", "status", {"state": "online", "source": "rtsp://10.0.0.11/stream",
                                         "input": {"state": "ok", "detail": "1920x1080 at 25 fps"}})

@@ -122,6 +122,12 @@ class UiServer:
             self.stop()
             raise RuntimeError(f"the UI server did not listen:\n{''.join(self.out)}")
 
+    @classmethod
+    def for_site(cls, broker: Any, relay: FakeRelay, password: str, data_dir: Path) -> UiServer:
+        """The UI of a test site: its broker (host, port), the stand-in relay, a known password."""
+        return cls({"EDGEWATCH_MQTT_URL": f"mqtt://{broker.host}:{broker.port}", "EDGEWATCH_UI_PASSWORD": password,
+                    "EDGEWATCH_STREAM_URL": relay.url, "EDGEWATCH_STREAM_PROBE_MS": "500"}, data_dir)
+
     def stop(self) -> None:
         if self.proc.poll() is None:
             self.proc.terminate()
