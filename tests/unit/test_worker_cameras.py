@@ -125,3 +125,24 @@ def test_a_camera_with_more_frames_than_its_share_cannot_starve_the_others(video
         assert cams[cam]["latency_ms_p95"] < 500, cams[cam]["latency_ms_p95"]
         _stays_match_the_truth(cams[cam])
     assert cams["flood"]["frames"] == TRUTH["frames"] and cams["flood"]["fps"] > 2 * cams["door"]["fps"]
+
+
+def test_several_cameras_decode_with_one_ffmpeg_thread_each_and_one_camera_with_ffmpegs_own(videos):
+    """With several cameras the cores are shared by running cameras side by side (build.open_sources)."""
+    import cv2
+
+    from edgewatch.cameras.build import open_sources
+    from edgewatch.config import validate
+
+    course = str(videos / TRUTH["video"])
+    for cameras, threads in (({"a": course, "b": course}, 1), ({"a": course}, 0)):
+        cfg = validate({"model": {"name": MODEL}, "cameras": {c: {"source": {"input": p}} for c, p in cameras.items()}})
+        slots = open_sources(cfg, strict=True)
+        try:
+            for slot in slots.values():
+                assert slot.source.decode_threads == threads
+                if threads:
+                    assert slot.source._cap.get(cv2.CAP_PROP_N_THREADS) == threads
+        finally:
+            for slot in slots.values():
+                slot.close()

@@ -46,13 +46,15 @@ def too_soon(last_s: float | None, t: float, fps: float | None) -> bool:
     return fps is not None and last_s is not None and last_s <= t < last_s + 1.0 / fps - 1e-3
 
 
-def _open_capture(spec: InputSpec) -> cv2.VideoCapture:
-    target = spec.camera_index if spec.camera_index is not None else spec.uri
+def _open_capture(spec: InputSpec, threads: int = 0) -> cv2.VideoCapture:
+    """`threads`: FFmpeg's decoding threads for a file or stream (0: FFmpeg's own choice, one per core)."""
+    if spec.camera_index is not None:
+        return cv2.VideoCapture(spec.camera_index)
+    params = [cv2.CAP_PROP_N_THREADS, threads] if threads > 0 else []
     if spec.kind == "stream":
         # Bounded open/read timeouts so a dead camera cannot hang the worker for minutes.
-        params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, 10000, cv2.CAP_PROP_READ_TIMEOUT_MSEC, 10000]
-        return cv2.VideoCapture(target, cv2.CAP_FFMPEG, params)
-    return cv2.VideoCapture(target)
+        params += [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, 10000, cv2.CAP_PROP_READ_TIMEOUT_MSEC, 10000]
+    return cv2.VideoCapture(spec.uri, cv2.CAP_FFMPEG, params) if params else cv2.VideoCapture(spec.uri)
 
 
 def _read_image(path: str) -> np.ndarray:
@@ -69,12 +71,14 @@ class FrameSource:
     """Iterate (or `poll()`) to get `Frame`s and `SourceStatus`es in order; `close()` releases everything.
 
     `prepare` makes the model's input from each decoded picture in the reader thread; `wake` is set
-    whenever an item is queued, so one consumer can wait on many sources at once."""
+    whenever an item is queued, so one consumer can wait on many sources at once; `decode_threads`
+    is FFmpeg's threads for this input (0: its own choice)."""
 
     def __init__(self, spec: InputSpec, cfg: SourceConfig, prepare: Prepare | None = None,
-                 wake: threading.Event | None = None) -> None:
+                 wake: threading.Event | None = None, decode_threads: int = 0) -> None:
         self.spec = spec
         self.cfg = cfg
+        self.decode_threads = decode_threads
         self.prepare = prepare
         self.wake = wake
         self.finished = False  # the end (or a failure) has been handed to the consumer
@@ -99,7 +103,7 @@ class FrameSource:
             self._first = _read_image(str(spec.files[0]))
             h, w = self._first.shape[:2]
             return SourceInfo(spec.kind, spec.uri, w, h, 1.0, len(spec.files))
-        cap = _open_capture(spec)
+        cap = _open_capture(spec, self.decode_threads)
         if not cap.isOpened():
             cap.release()
             what = {"video": "cannot open video (corrupt, truncated or not a video)", "camera": "cannot open camera",
@@ -291,7 +295,7 @@ class FrameSource:
             if self._stop.wait(delay):
                 return
             delay = min(delay * 2, cfg.max_s)
-            cap = _open_capture(self.spec)
+            cap = _open_capture(self.spec, self.decode_threads)
             if cap.isOpened():
                 self._cap = cap
             else:
@@ -320,6 +324,7 @@ class FrameSource:
             self._cap = None
 
 
-def open_source(cfg: SourceConfig, prepare: Prepare | None = None, wake: threading.Event | None = None) -> FrameSource:
+def open_source(cfg: SourceConfig, prepare: Prepare | None = None, wake: threading.Event | None = None,
+                decode_threads: int = 0) -> FrameSource:
     """Locate and open the input; raises EdgewatchError with a one-line cause."""
-    return FrameSource(locate(cfg.input), cfg, prepare, wake)
+    return FrameSource(locate(cfg.input), cfg, prepare, wake, decode_threads)
