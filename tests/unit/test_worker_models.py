@@ -67,3 +67,28 @@ def test_compiled_models_are_cached_between_runs(tmp_path, worker_env, edgewatch
     assert proc.returncode == 0, proc.stderr
     blobs = list((tmp_path / "cache" / "edgewatch" / "ov").glob("*.blob"))
     assert blobs, "no compiled model in the cache"
+
+
+def test_reid_embeddings_come_back_in_box_order(tmp_path, models_dir, videos):
+    """Each crop of a frame is its own request on the re-id model's streams and they finish in any order:
+    every embedding must still be its own box's (the same person twice: the same vector)."""
+    from edgewatch.models import registry, runtime
+    from edgewatch.models.reid import ReidEmbedder, check_embedding
+    from edgewatch.types import Frame
+
+    files = registry.resolve("person-reidentification-retail-0287", "FP16", models_dir)
+    embedder = ReidEmbedder(runtime.load(files, "CPU", tmp_path, check=check_embedding, graph_resize=False))
+    cap = cv2.VideoCapture(str(videos / "Pedestrian_Detect_2_1_1.mp4"))
+    cap.set(cv2.CAP_PROP_POS_FRAMES, 60)
+    ok, image = cap.read()
+    assert ok
+    frame = Frame(0, 0.0, 0.0, image)
+    a, b, tiny = (300, 60, 420, 400), (500, 100, 600, 400), (10, 10, 12, 12)
+    for _ in range(3):  # several rounds: the order in which the requests finish varies
+        out = embedder.embed(frame, [a, tiny, b, a, b, a])
+        assert out[1].size == 1 and not out[1].any()  # too small to crop
+        for v in (out[0], out[2]):
+            assert abs(float(np.linalg.norm(v)) - 1.0) < 1e-4
+        assert np.allclose(out[0], out[3]) and np.allclose(out[0], out[5]) and np.allclose(out[2], out[4])
+        assert float(out[0] @ out[2]) < 0.999
+    assert embedder.crops == 15

@@ -29,7 +29,7 @@ __all__ = ["Analytics"]
 SNAPSHOT_VERSION = 1
 log = logging.getLogger(__name__)
 
-# Re-identification embeddings for boxes of one frame, in one batch (models/reid.py).
+# Re-identification embeddings for boxes of one frame, their crops inferred side by side (models/reid.py).
 Embed = Callable[[Frame, list[Box]], list[np.ndarray]]
 
 

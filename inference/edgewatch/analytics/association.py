@@ -6,7 +6,7 @@
   way the track has been walking costs more, so two people crossing keep their own ways.
 - Appearance (BoT-SORT, Deep OC-SORT), only where motion is ambiguous: a detection that could belong
   to two tracks, or a track with two candidate detections, or a lost track that is coming back. Only
-  those detections are embedded, in one batch, so re-identification stays cheap in a crowd.
+  those detections are embedded, all at once, so re-identification stays cheap in a crowd.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from scipy.optimize import linear_sum_assignment
 
 from ..types import Box
 
-# Boxes -> L2-normalised embeddings, one batch (the frame is bound by the caller).
+# Boxes -> L2-normalised embeddings, all at once (the frame is bound by the caller).
 Embedder = Callable[[list[Box]], list[np.ndarray]]
 
 

@@ -109,7 +109,7 @@ class TrackerStep:
 
 
 class _Looks:
-    """Appearance for one frame: detections embedded at most once, only when asked, in one batch."""
+    """Appearance for one frame: detections embedded at most once, only when asked, all at once."""
 
     def __init__(self, detections: list[Detection], embed: Embedder | None) -> None:
         self.detections = detections

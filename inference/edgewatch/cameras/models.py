@@ -34,6 +34,6 @@ def load_models(cfg: Config, paced_single: bool) -> SharedModels:
     reid = None
     if m.reid is not None:
         reid_files = registry.resolve(m.reid.model, m.precision, root)
-        reid = ReidEmbedder(runtime.load(reid_files, m.device, m.cache_dir, check=check_embedding, hint="LATENCY",
-                                         graph_resize=False, dynamic_batch=True))
+        reid = ReidEmbedder(runtime.load(reid_files, m.device, m.cache_dir, check=check_embedding, hint="THROUGHPUT",
+                                         graph_resize=False))
     return SharedModels(detector, holder["adapter"], reid)

@@ -107,7 +107,7 @@ def add_preprocessing(model: ov.Model, resize: str = "linear", graph_resize: boo
 
 def load(files: ModelFiles, device: str = "CPU", cache_dir: str | os.PathLike[str] | None = None,
          check: Callable[[list[tuple[int, ...]]], None] | None = None, hint: str = "THROUGHPUT",
-         resize: str = "linear", graph_resize: bool = True, dynamic_batch: bool = False) -> LoadedModel:
+         resize: str = "linear", graph_resize: bool = True) -> LoadedModel:
     core = ov.Core()
     devices = core.available_devices
     base = device.split(":")[0].split(".")[0]
@@ -123,10 +123,6 @@ def load(files: ModelFiles, device: str = "CPU", cache_dir: str | os.PathLike[st
     shapes = [tuple(o.get_partial_shape().get_min_shape()) for o in model.outputs]
     if check is not None:
         check(shapes)
-    if dynamic_batch and len(model.inputs) == 1:  # many crops in one request (re-id)
-        shape = model.input().get_partial_shape()
-        shape[0] = -1
-        model.reshape({model.input().get_any_name(): shape})
     model, input_hw = add_preprocessing(model, resize, graph_resize)
     try:
         compiled = core.compile_model(model, device, {"PERFORMANCE_HINT": hint})
