@@ -112,3 +112,25 @@ def test_reid_looks_only_where_identity_is_in_question() -> None:
     assert a.embed.boxes == 1
     visit(a, BOB, 10.0, frames=50)  # 5 s: confirmed at 10.2 s, refreshed at 12.2 and 14.2 s
     assert a.embed.boxes == 1 + 3
+
+
+def test_a_track_with_no_view_yet_does_not_win_a_conflict_for_want_of_one() -> None:
+    """A (seen, looks like Alice) and B (new, tentative, no view yet) could both take one box that
+    looks like Alice, B's by a better overlap: appearance settles it for A. Counting B as a perfect
+    stranger would hand every such box to the new track, which in a crowd counts extra people."""
+    from edgewatch.analytics.tracker import Tracker
+    from edgewatch.config import TrackerConfig
+
+    def box(cx: float) -> tuple[float, float, float, float]:
+        return (cx - 35, 120, cx + 35, 320)
+
+    tracker = Tracker(TrackerConfig(), 0.5, (W, H))
+    looks = lambda boxes: [noisy(ALICE) for _ in boxes]  # noqa: E731 - whoever is asked about looks like Alice
+    for i in range(10):  # A stands at x=300 and is confirmed
+        tracker.update([Detection(box(300), 0.9)], i / 10, looks)
+    a = tracker.active()[0]
+    a.add_view(ALICE, 0.9)
+    tracker.update([Detection(box(300), 0.9), Detection(box(340), 0.9)], 1.0, looks)  # B steps in
+    step = tracker.update([Detection(box(328), 0.9)], 1.1, looks)  # one box, nearer B's than A's
+    assert a.visible and a.box == box(328)
+    assert [t.key for t in step.active] == [a.key]

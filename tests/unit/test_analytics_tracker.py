@@ -190,3 +190,24 @@ def test_a_slow_camera_keeps_ids_between_detections() -> None:
     facts = [a.update(ModelOutput(Frame(i, 2.0 * i, 0.0, IMG), 1.0, detections=[Detection(box_at(100 + 40 * i, 230), 0.9)]))
              for i in range(8)]
     assert facts[-1].total == 1 and [t.id for t in facts[-1].tracks] == [1]
+
+
+def test_a_new_persons_box_stays_theirs_when_the_person_beside_them_is_hidden() -> None:
+    """B steps in just ahead of A, then A goes behind B: B's box is B's (a new, still tentative track), not
+    taken by A's confirmed track because A's prediction overlaps it; A keeps their id when seen again."""
+    a = analytics(validate({}), (W, H))
+    frames, b_boxes = [], []
+    for i in range(25):
+        a_box = box_at(150 + 10 * i, 250, 70, 200)
+        b_box = box_at(280 - 2 * (i - 10), 250, 70, 200) if i >= 10 else None
+        dets = [Detection(a_box, 0.9)] if not (11 <= i <= 16) else []  # A hidden behind B
+        frames.append(dets + ([Detection(b_box, 0.9)] if b_box else []))
+        b_boxes.append(b_box)
+    facts = run(a, frames)
+    a_id = next(iter(ids_of(facts[5])))
+    for i in range(12, 17):
+        ids = ids_of(facts[i])
+        b_ids = [k for k, box in ids.items() if box == b_boxes[i]]
+        assert b_ids and b_ids[0] != a_id, f"frame {i}: B's box went to A's track"
+    assert a_id in ids_of(facts[20]) and ids_of(facts[20])[a_id] == box_at(150 + 10 * 20, 250, 70, 200)
+    assert facts[-1].total == 2
