@@ -49,8 +49,8 @@ _STILL_IOU = 0.8  # a stale track is found again only by a box nearly where it w
 # let people walking through that spot take the id in a crowd)
 _EMB_MOMENTUM = 0.9  # running mean of re-id embeddings: smooth over pose changes
 _UNSEEN_SIM = 0.6  # a track without a view yet, in an appearance conflict: as alike as ReidConfig.threshold
-# calls the same person (measured on six crowd clips: without it, new tracks won every conflict
-# with a confirmed one and were counted as people: crowd10 130 against 111)
+# calls the same person. Left out of the appearance cost it was a perfect look-alike and won every
+# conflict with a seen track (six crowd clips: worst IDF1 over ByteTrack +0.027 without, +0.031 with)
 
 
 @dataclass

@@ -131,8 +131,8 @@ def demo_folder(raw: str) -> Path:
 def open_sources(cfg: Config, strict: bool, wait: bool = False) -> dict[str, Opened]:
     """Every camera's input, checked against its config; slots with `error` set for inputs that did not open
     (with several cameras, or `wait`: a service; a one-shot run of one camera fails at once)."""
-    several = len(cfg.cameras) > 1 or wait
     side_by_side = len(cfg.cameras) > 1
+    several = side_by_side or wait
     if side_by_side:
         # Several cameras share the cores by running side by side: one FFmpeg thread a decoder and no
         # OpenCV pool inside a call, whose extra threads only fought the other cameras for the same
