@@ -116,8 +116,8 @@ def test_reid_looks_only_where_identity_is_in_question() -> None:
 
 def test_a_track_with_no_view_yet_does_not_win_a_conflict_for_want_of_one() -> None:
     """A (seen, looks like Alice) and B (new, tentative, no view yet) could both take one box that
-    looks like Alice, B's by a better overlap: appearance settles it for A. Counting B as a perfect
-    stranger would hand every such box to the new track, which in a crowd counts extra people."""
+    looks like Alice, B's by a better overlap: appearance settles it for A. Leaving B out of the
+    appearance cost made B a perfect look-alike, who took every such box from the track seen before."""
     from edgewatch.analytics.tracker import Tracker
     from edgewatch.config import TrackerConfig
 
