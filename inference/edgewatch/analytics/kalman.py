@@ -13,7 +13,7 @@ from ..types import Box
 # Noise scaled by the box height, so a near (big) person may move more pixels than a far one.
 _MEAS_STD = 0.05  # detector box jitter, in heights
 _PROC_POS_STD = 0.1  # unexplained position change, heights per sqrt(second)
-_PROC_VEL_STD = 0.5  # change of speed, heights per second per sqrt(second)
+_PROC_VEL_STD = 0.35  # change of speed, heights per second per sqrt(second) (0.5 before the crowd clips: docs/performance.md)
 _INIT_VEL_STD = 1.0  # a new track's speed is unknown: about a body height per second
 
 _H = np.hstack([np.eye(4), np.zeros((4, 4))])  # we measure cx, cy, w, h
