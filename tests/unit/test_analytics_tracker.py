@@ -211,3 +211,15 @@ def test_a_new_persons_box_stays_theirs_when_the_person_beside_them_is_hidden() 
         assert b_ids and b_ids[0] != a_id, f"frame {i}: B's box went to A's track"
     assert a_id in ids_of(facts[20]) and ids_of(facts[20])[a_id] == box_at(150 + 10 * 20, 250, 70, 200)
     assert facts[-1].total == 2
+
+
+def test_a_second_box_around_a_tracked_person_is_not_another_person() -> None:
+    """Some detectors (pedestrian-detection-adas-0002 on the course video) add a bigger box around a person
+    for a few frames: same feet, one box inside the other. It must not start a track of its own."""
+    a = analytics(validate({}), (W, H))
+    person = (300, 100, 360, 300)
+    frames = [[Detection(person, 0.9)] + ([Detection((280, 60, 385, 302), 0.95)] if 10 <= i < 15 else [])
+              for i in range(30)]
+    facts = run(a, frames)
+    assert facts[-1].total == 1
+    assert all(len(f.tracks) == 1 for f in facts[3:])

@@ -47,6 +47,23 @@ def match(iou: np.ndarray, min_iou: float, cost: np.ndarray | None = None) -> li
     return [(int(r), int(c)) for r, c in zip(rows, cols, strict=True) if allowed[r, c]]
 
 
+def doubles(box: Box, taken: list[Box], contained: float = 0.8, feet: float = 0.1) -> bool:
+    """Whether `box` is the detector's second box around someone a track took this frame: one of the two
+    boxes lies mostly inside the other (`contained` of the smaller's area) and both stand on the same spot
+    (bottoms within `feet` of the taller's height). Two people do not stand on one spot; a person behind
+    another stands higher in the picture."""
+    if not taken:
+        return False
+    a = np.asarray(box, dtype=float)
+    b = np.asarray(taken, dtype=float).reshape(-1, 4)
+    iw = np.clip(np.minimum(a[2], b[:, 2]) - np.maximum(a[0], b[:, 0]), 0, None)
+    ih = np.clip(np.minimum(a[3], b[:, 3]) - np.maximum(a[1], b[:, 1]), 0, None)
+    smaller = np.minimum((a[2] - a[0]) * (a[3] - a[1]), (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1]))
+    taller = np.maximum(a[3] - a[1], b[:, 3] - b[:, 1])
+    inside = iw * ih >= contained * np.maximum(smaller, 1e-9)
+    return bool(np.any(inside & (np.abs(a[3] - b[:, 3]) <= feet * taller)))
+
+
 def centres(boxes: list[Box]) -> np.ndarray:
     b = np.asarray(boxes, dtype=float).reshape(-1, 4)
     return np.stack([(b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2], axis=1)

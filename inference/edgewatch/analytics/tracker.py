@@ -19,7 +19,8 @@ Per frame:
 4. a track lost for longer than tracker.stale_s is only found again nearly where it was last seen
    (a person standing still whom the detector missed), after everyone tracked has picked, so it can
    never take a tracked person's box;
-5. leftover high-score detections continue tentative tracks not matched yet, or start new ones; a
+5. leftover high-score detections continue tentative tracks not matched yet, or start new ones (not a
+   second box around someone a track took this frame: association.doubles); a
    tentative track is confirmed after tracker.min_hits consecutive frames and dies at its first miss;
 6. a confirmed track that is not seen is removed after tracker.max_lost_s video seconds - or at once
    if it was last seen at a border (tracker.edge_margin) and its predicted centre has left the frame
@@ -38,7 +39,7 @@ import numpy as np
 
 from ..config import TrackerConfig
 from ..types import Box, Detection
-from .association import Embedder, ambiguous, centres, direction_cost, iou_matrix, match
+from .association import Embedder, ambiguous, centres, direction_cost, doubles, iou_matrix, match
 from .geometry import border_side
 from .kalman import BoxKalman
 from .reid import normalise as _normalise
@@ -254,7 +255,10 @@ class Tracker:
                 step.removed.append(tr)
 
         self._tracks = [tr for tr in self._tracks if tr.key not in dead]
-        for i in left_high:
+        # With one pool a second box around a tracked person would start a track of its own and, taking
+        # the better box next frame, push the first onto weak boxes: two people counted for one.
+        taken = [tr.box for tr in self._tracks if tr.visible]
+        for i in [i for i in left_high if not doubles(detections[i].box, taken)]:
             self._tracks.append(self._new(detections[i], t))
             if self.cfg.min_hits <= 1:
                 self._tracks[-1].confirmed = True
