@@ -22,17 +22,23 @@ from ..types import Box
 Embedder = Callable[[list[Box]], list[np.ndarray]]
 
 
+def _overlap(a: list[Box], b: list[Box]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Intersection area of every box in `a` with every box in `b` (len(a), len(b)), and their own areas
+    shaped (len(a), 1) and (1, len(b)) to broadcast against it."""
+    A = np.asarray(a, dtype=float).reshape(-1, 4)[:, None, :]
+    B = np.asarray(b, dtype=float).reshape(-1, 4)[None, :, :]
+    iw = np.clip(np.minimum(A[..., 2], B[..., 2]) - np.maximum(A[..., 0], B[..., 0]), 0, None)
+    ih = np.clip(np.minimum(A[..., 3], B[..., 3]) - np.maximum(A[..., 1], B[..., 1]), 0, None)
+    area_a = (A[..., 2] - A[..., 0]).clip(0) * (A[..., 3] - A[..., 1]).clip(0)
+    area_b = (B[..., 2] - B[..., 0]).clip(0) * (B[..., 3] - B[..., 1]).clip(0)
+    return iw * ih, area_a, area_b
+
+
 def iou_matrix(a: list[Box], b: list[Box]) -> np.ndarray:
     """IoU of every box in `a` with every box in `b`, shape (len(a), len(b))."""
     if not a or not b:
         return np.zeros((len(a), len(b)))
-    A = np.asarray(a, dtype=float)[:, None, :]
-    B = np.asarray(b, dtype=float)[None, :, :]
-    iw = np.clip(np.minimum(A[..., 2], B[..., 2]) - np.maximum(A[..., 0], B[..., 0]), 0, None)
-    ih = np.clip(np.minimum(A[..., 3], B[..., 3]) - np.maximum(A[..., 1], B[..., 1]), 0, None)
-    inter = iw * ih
-    area_a = (A[..., 2] - A[..., 0]).clip(0) * (A[..., 3] - A[..., 1]).clip(0)
-    area_b = (B[..., 2] - B[..., 0]).clip(0) * (B[..., 3] - B[..., 1]).clip(0)
+    inter, area_a, area_b = _overlap(a, b)
     union = area_a + area_b - inter
     return np.where(union > 0, inter / np.maximum(union, 1e-9), 0.0)
 
@@ -54,14 +60,12 @@ def doubles(box: Box, taken: list[Box], contained: float = 0.8, feet: float = 0.
     another stands higher in the picture."""
     if not taken:
         return False
+    inter, area_a, area_b = _overlap([box], taken)
+    inside = inter[0] >= contained * np.maximum(np.minimum(area_a[0], area_b[0]), 1e-9)
     a = np.asarray(box, dtype=float)
     b = np.asarray(taken, dtype=float).reshape(-1, 4)
-    iw = np.clip(np.minimum(a[2], b[:, 2]) - np.maximum(a[0], b[:, 0]), 0, None)
-    ih = np.clip(np.minimum(a[3], b[:, 3]) - np.maximum(a[1], b[:, 1]), 0, None)
-    smaller = np.minimum((a[2] - a[0]) * (a[3] - a[1]), (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1]))
-    taller = np.maximum(a[3] - a[1], b[:, 3] - b[:, 1])
-    inside = iw * ih >= contained * np.maximum(smaller, 1e-9)
-    return bool(np.any(inside & (np.abs(a[3] - b[:, 3]) <= feet * taller)))
+    same_feet = np.abs(a[3] - b[:, 3]) <= feet * np.maximum(a[3] - a[1], b[:, 3] - b[:, 1])
+    return bool(np.any(inside & same_feet))
 
 
 def centres(boxes: list[Box]) -> np.ndarray:
