@@ -149,6 +149,10 @@ class FrameFacts:
     lines: list[LineCount]
     zones: list[ZoneState]
     events: list[Event]
+    # People confirmed in this frame, where they were seen before it: (person id, video s, box, score).
+    first_steps: list[tuple[int, float, Box, float]] = field(default_factory=list)
+    # Video time from which earlier frames may still gain first steps (a track not confirmed yet).
+    unsettled_since: float | None = None
 
     @property
     def frame(self) -> Frame:

@@ -34,13 +34,49 @@ def test_a_run_writes_its_tracks_and_detections(tmp_path, videos, worker_env, ed
     assert t.ids == {tr["id"] for tr in s["tracks"]} == set(range(1, 7))
     assert d.ids == {-1}
     assert d.conf.min() >= 0.1  # what the tracker was given: tracker.low_threshold and up
-    for tr in s["tracks"]:  # each person's rows lie between their entry and exit (frames from 1 at 10 fps)
+    for tr in s["tracks"]:  # each person's rows run from their entry (frames from 1 at 10 fps) to their exit
         frames = t.frame[t.ident == tr["id"]]
-        assert tr["enter_s"] * 10 + 1 <= frames.min() and frames.max() <= tr["exit_s"] * 10 + 1.01
+        assert frames.min() == round(tr["enter_s"] * 10) + 1 and frames.max() <= tr["exit_s"] * 10 + 1.01
+    written = [int(line.split(",")[0]) for line in tracks.read_text().splitlines()]
+    assert written == sorted(written)  # in frame order, first steps included
     # every track row is one of the frame's detections: a track is written where it was detected
     for n in np.unique(t.frame)[::50]:
         for box in t.at(n).box:
             assert np.abs(d.at(n).box - box).max(axis=1).min() < 0.02
+
+
+def test_tracks_file_holds_a_person_from_their_first_frame(tmp_path):
+    """A track confirmed at its third frame is written from its first, in frame order; a frame is held
+    back only while someone seen in it may still be confirmed."""
+    from cfghelp import analytics
+    from edgewatch.config import validate
+    from edgewatch.publishers.outputs import MotOutput
+    from edgewatch.types import Detection, Frame, ModelOutput
+
+    a = analytics(validate({"source": {"input": "x.mp4"}, "tracker": {"min_hits": 3}}), (768, 432))
+    path = tmp_path / "tracks.txt"
+    out = MotOutput(str(path), tracks=True, low_threshold=0.1)
+    image = np.zeros((432, 768, 3), np.uint8)
+
+    def written() -> list[int]:
+        out.file.flush()
+        return [int(line.split(",")[0]) for line in path.read_text().splitlines()]
+
+    for i in range(8):
+        dets = [Detection((100 + 5 * i, 100, 160 + 5 * i, 280), 0.9)]
+        if i >= 6:  # someone else in the last two frames: never confirmed
+            dets.append(Detection((500, 100, 560, 280), 0.9))
+        out.frame(a.update(ModelOutput(Frame(i, i / 10, 0.0, image), 1.0, detections=dets)))
+        if i == 1:
+            assert written() == []  # the first person may still be confirmed
+        if i == 2:
+            assert written() == [1, 2, 3]  # confirmed: from their first frame on
+        if i == 7:
+            assert written() == [1, 2, 3, 4, 5, 6]  # frames 7 and 8 wait on the second person
+    out.close()
+    rows = mot.read(path)
+    assert rows.frame.tolist() == list(range(1, 9)) and set(rows.ident.tolist()) == {1}
+    assert np.allclose(rows.box[0], (100, 100, 160, 280)) and np.allclose(rows.conf, 0.9)
 
 
 def test_several_cameras_need_their_own_files(tmp_path, videos):

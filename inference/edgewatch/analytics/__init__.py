@@ -88,11 +88,13 @@ class Analytics:
             self._views(output.frame, step)
         events += self._remove(step.removed)
         events += self.people.confirm(step.confirmed, now)
+        first_steps = []
         for st in step.confirmed:  # lines and zones see a new person's steps from their first frame
             pid = self.people.person_id(st.key)
-            for t, box in st.history[:-1]:
+            for t, box, score in st.history[:-1]:
                 events += self.lines.update({pid: box}, t)
                 events += self.zones.update({pid: box}, t)
+                first_steps.append((pid, t, box, score))
             st.history.clear()
         tracks = self.people.refresh(step.active)
         seen = {self.people.person_id(st.key): st.box for st in step.active if st.visible}
@@ -100,7 +102,7 @@ class Analytics:
         events += self.zones.update(seen, now)
         events += self.alerts.update(self.people.in_frame, tracks, now)
         events += self.zones.alerts(now)
-        return self._facts(output, tracks, events)
+        return self._facts(output, tracks, events, first_steps)
 
     def _views(self, frame: Frame, step) -> None:
         """Re-id only where identity is in question: a track just confirmed (is it someone who left
@@ -204,12 +206,14 @@ class Analytics:
     def _close_all(self) -> list[Event]:
         return self._remove(self.tracker.reset())
 
-    def _facts(self, output: ModelOutput, tracks: list, events: list[Event]) -> FrameFacts:
+    def _facts(self, output: ModelOutput, tracks: list, events: list[Event],
+               first_steps: list | None = None) -> FrameFacts:
         return FrameFacts(
             # Copies: publishers may read a frame's facts after the next frame has moved the tracks on.
             output=output, tracks=[replace(t) for t in tracks], in_frame=len(tracks), total=self.people.total,
             avg_duration_s=round(self.people.avg_duration_s, 2), lines=self.lines.counts(),
-            zones=self.zones.states(), events=events,
+            zones=self.zones.states(), events=events, first_steps=first_steps or [],
+            unsettled_since=self.tracker.unsettled_since(),
         )
 
 

@@ -73,9 +73,9 @@ class TrackState:
     embedding: np.ndarray | None = None  # running mean of re-id views (re-id on), for the gallery
     embedded_s: float | None = None  # when the last view was added
     views: int = 0
-    # (time, box) of each detection before confirmation, so lines and zones can replay a person's
-    # first steps once they count; emptied after that.
-    history: list[tuple[float, Box]] = field(default_factory=list)
+    # (time, box, score) of each detection before confirmation, so lines, zones and the tracks file can
+    # replay a person's first steps once they count; emptied after that.
+    history: list[tuple[float, Box, float]] = field(default_factory=list)
 
     def see(self, det: Detection, t: float) -> None:
         self.kf.update(det.box)
@@ -84,7 +84,7 @@ class TrackState:
         self.hits += 1
         self.visible = True
         if not self.confirmed:
-            self.history.append((t, det.box))
+            self.history.append((t, det.box, det.score))
 
     def heading(self) -> np.ndarray | None:
         """Where the person has been walking (pixels, over the last observations); None if standing."""
@@ -159,6 +159,10 @@ class Tracker:
 
     def active(self) -> list[TrackState]:
         return [tr for tr in self._tracks if tr.confirmed]
+
+    def unsettled_since(self) -> float | None:
+        """When the earliest track not confirmed yet was first seen: its steps may still be replayed."""
+        return min((tr.first_s for tr in self._tracks if not tr.confirmed), default=None)
 
     def pause(self, t: float) -> None:
         """Nothing moved until `t` (the motion gate): every track stays where it is and is seen as it was,
@@ -271,7 +275,7 @@ class Tracker:
         tr = TrackState(
             key=self._next_key, kf=BoxKalman(det.box), box=det.box, score=det.score,
             first_box=det.box, first_s=t, last_seen_s=t, predicted_s=t,
-            history=[(t, det.box)],
+            history=[(t, det.box, det.score)],
         )
         self._next_key += 1
         return tr
