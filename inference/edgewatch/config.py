@@ -242,7 +242,9 @@ class CameraConfig(_Section):
     state_file: str | None = Field(None, description="persist the day's totals here so a restart keeps them")
     tracks_file: str | None = Field(None, description="write every frame's confirmed tracks here, MOTChallenge format "
                                     "(frame,id,x,y,w,h,conf,-1,-1,-1; frames from 1), to score the run (--tracks); "
-                                    "a person's rows start at their first frame, before they were confirmed")
+                                    "a person's rows start at their first frame, before they were confirmed, and "
+                                    "span the frames they were missed in when found again within tracker.max_lost_s "
+                                    "(written that much later)")
     detections_file: str | None = Field(None, description="write the detections the tracker was given here, same format "
                                         "with id -1, to feed another tracker the same input (--detections)")
 

@@ -16,8 +16,9 @@ from .. import media
 from ..analytics import Analytics
 from ..config import CameraConfig, Config, check_against_source
 from ..errors import EdgewatchError
+from ..publishers.motfiles import DetectionsOutput, TracksOutput
 from ..publishers.mqtt import MqttPublisher
-from ..publishers.outputs import (EventLog, MotOutput, MqttOutput, Output, ProgressOutput, StateFileOutput, VideoOutput,
+from ..publishers.outputs import (EventLog, MqttOutput, Output, ProgressOutput, StateFileOutput, VideoOutput,
                                   WindowOutput, drawing)
 from ..publishers.video import VideoGate, open_sink
 from ..sources import FrameSource, open_source
@@ -194,9 +195,10 @@ def build_camera(cam_id: str, cfg: Config, opened: Opened, models: SharedModels,
             outputs.append(WindowOutput(cam_id, draw, stop))
     if cam_cfg.state_file:
         outputs.append(StateFileOutput(day.save))
-    for path, tracks in ((cam_cfg.tracks_file, True), (cam_cfg.detections_file, False)):
-        if path:
-            outputs.append(MotOutput(path, tracks, cam_cfg.tracker.low_threshold))
+    if cam_cfg.tracks_file:
+        outputs.append(TracksOutput(cam_cfg.tracks_file, cam_cfg.tracker.max_lost_s))
+    if cam_cfg.detections_file:
+        outputs.append(DetectionsOutput(cam_cfg.detections_file, cam_cfg.tracker.low_threshold))
     # Frames detect.fps skips need no picture unless one is drawn: the source only grabs those (no BGR
     # conversion, no trip through the loop), the cheapest way for many gated cameras.
     if cam_cfg.detect.fps is not None and not any(o.kind == "video" or isinstance(o, WindowOutput) for o in outputs):

@@ -14,7 +14,6 @@ from typing import Any
 
 import numpy as np
 
-from .. import mot
 from ..config import CameraConfig
 from ..errors import EdgewatchError
 from ..types import Event, FrameFacts
@@ -192,60 +191,6 @@ class StateFileOutput(Output):
 
     def close(self) -> list[str]:
         self.save()
-        return []
-
-
-class MotOutput(Output):
-    """--tracks / --detections: every frame's confirmed tracks, or the detections the tracker was given,
-    as a MOTChallenge file (mot.py), so a run can be scored with standard tools.
-
-    A person counts once their track is confirmed (tracker.min_hits frames), but they were there from
-    their first frame, as lines and zones replay: the tracks file holds a frame back while a track not
-    confirmed yet may still add its first steps to it, so the file is complete and in frame order."""
-
-    def __init__(self, path: str, tracks: bool, low_threshold: float) -> None:
-        try:
-            self.file = open(path, "w", buffering=1 << 16)  # noqa: SIM115 - closed in close()
-        except OSError as err:
-            raise EdgewatchError(f"{'tracks' if tracks else 'detections'} file {path}: cannot write "
-                                 f"({err.strerror or err})") from None
-        self.tracks = tracks
-        self.low = low_threshold
-        self._held: deque[tuple[float, int, list[str]]] = deque()  # (video s, frame number, rows) not written
-        self._by_time: dict[float, tuple[int, list[str]]] = {}
-
-    def frame(self, facts: FrameFacts) -> None:
-        out, n = facts.output, facts.frame.index + 1
-        if not self.tracks:
-            if out.detections and not out.held:
-                for d in out.detections:
-                    if d.score >= self.low:
-                        self.file.write(mot.row(n, -1, d.box, d.score))
-            return
-        now = facts.frame.video_s
-        if self._held and now < self._held[-1][0]:
-            self._write_until(None)  # the clock went back (a looped file): what came before is final
-        for pid, t, box, score in facts.first_steps:
-            held = self._by_time.get(t)
-            if held is not None:  # always, as frames are held from a pending track's first sighting
-                held[1].append(mot.row(held[0], pid, box, score))
-        # A track is written where it was detected in this frame; on a frame the detector skipped
-        # (detect.fps, motion gate) where it is held, as drawn.
-        rows = [mot.row(n, t.id, t.box, t.score) for t in facts.tracks if out.held or t.last_seen_s >= now]
-        self._held.append((now, n, rows))
-        self._by_time[now] = (n, rows)
-        self._write_until(facts.unsettled_since)
-
-    def _write_until(self, unsettled_since: float | None) -> None:
-        """Write the held frames before `unsettled_since` (all of them for None)."""
-        while self._held and (unsettled_since is None or self._held[0][0] < unsettled_since):
-            t, _, rows = self._held.popleft()
-            self._by_time.pop(t, None)
-            self.file.writelines(rows)
-
-    def close(self) -> list[str]:
-        self._write_until(None)
-        self.file.close()
         return []
 
 
