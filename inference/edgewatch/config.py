@@ -74,6 +74,8 @@ class TrackerConfig(_Section):
 
     low_threshold: float = Field(0.1, ge=0, le=1, description="detections between this and model.threshold only continue existing tracks (ByteTrack)")
     match_iou: float = Field(0.2, gt=0, le=1, description="minimum IoU for a detection to continue a track")
+    low_match_iou: float = Field(0.5, gt=0, le=1, description="minimum IoU for a low-score detection to continue "
+                                 "a track (ByteTrack's second stage): a weak box half on a neighbour is not this person")
     min_hits: int = Field(3, ge=1, description="frames a track must be seen before it counts as a person")
     max_lost_s: float = Field(3.0, gt=0, description="a person unseen this long has left")
     stale_s: float = Field(1.0, gt=0, description="a person unseen longer than this is only found again where they "

@@ -98,6 +98,20 @@ def test_low_score_boxes_continue_a_track_but_never_start_one() -> None:
     assert facts[-1].tracks[0].score == pytest.approx(0.4)  # still fed by the weak boxes after 4 s
 
 
+@pytest.mark.parametrize("low_match_iou, jumps", [(None, False), (0.2, True)])
+def test_a_weak_box_half_on_a_neighbour_does_not_take_a_missed_person(low_match_iou, jumps) -> None:
+    """A person walking is missed for a frame; beside where they should be, a weak box of someone half
+    hidden (IoU 0.33 with the prediction). It must not pull the track over (tracker.low_match_iou, 0.5)."""
+    extra = {} if low_match_iou is None else {"low_match_iou": low_match_iou}
+    a = analytics(validate({"model": {"threshold": 0.6}, "tracker": {"low_threshold": 0.3, **extra}}), (W, H))
+    weak = box_at(300 + 6 * 6 + 30, 230)
+    frames = [[Detection(box_at(300 + 6 * i, 230), 0.9)] if i != 6 else [Detection(weak, 0.4)] for i in range(10)]
+    facts = run(a, frames)
+    (track,) = facts[6].tracks
+    assert (track.box == weak) is jumps
+    assert facts[-1].total == 1 and [t.id for t in facts[-1].tracks] == [1]
+
+
 def test_single_frame_false_positive_is_not_a_person() -> None:
     a = analytics(validate({"tracker": {"min_hits": 3}}), (W, H))
     frames = [[], [Detection(box_at(300, 200), 0.95)], [], [Detection(box_at(300, 200), 0.95)], [Detection(box_at(300, 200), 0.95)], []]

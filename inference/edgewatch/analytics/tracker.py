@@ -13,9 +13,10 @@ Per frame:
    a lost track is coming back (only those detections are embedded; a lost track is not found
    again by someone less similar than tracker.appearance_min; a track with no view yet counts as a
    borderline look-alike, so it neither wins nor loses a conflict for want of one);
-3. low-score detections (>= tracker.low_threshold) may only continue confirmed tracks seen last frame:
-   a person whose score dips stays the same person, but weak boxes never revive a lost track or start
-   a new one;
+3. low-score detections (>= tracker.low_threshold) may only continue confirmed tracks seen last frame,
+   and only lying nearly where the track is predicted (IoU >= tracker.low_match_iou, as ByteTrack's
+   second stage): a person whose score dips stays the same person, but weak boxes never revive a lost
+   track or start a new one, nor pull a track onto a neighbour's half-hidden box;
 4. a track lost for longer than tracker.stale_s is only found again nearly where it was last seen
    (a person standing still whom the detector missed), after everyone tracked has picked, so it can
    never take a tracked person's box;
@@ -195,9 +196,10 @@ class Tracker:
         look = _Looks(detections, embed)
 
         def assign(tracks: list[TrackState], det_idx: list[int], stale: bool = False,
-                   ) -> tuple[list[TrackState], list[int]]:
+                   min_iou: float | None = None) -> tuple[list[TrackState], list[int]]:
             if not tracks or not det_idx:
                 return tracks, det_idx
+            floor = min_iou or self.cfg.match_iou
             boxes = [detections[i].box for i in det_idx]
             if stale:
                 # Lost for long, a prediction is a guess: only someone where they were last seen is
@@ -214,7 +216,7 @@ class Tracker:
                         cost[k] += self.cfg.direction_weight * direction_cost(
                             tr.heading(), np.array(tr.seen_at[-1][1:]), tr.box[3] - tr.box[1], at)
             if look.on:
-                allowed = iou >= self.cfg.match_iou
+                allowed = iou >= floor
                 # Appearance where motion is in question: a conflict, or a lost track coming back.
                 rows, cols = ambiguous(allowed)
                 lost = np.array([not was_visible[tr.key] for tr in tracks]) & allowed.any(axis=1)
@@ -229,7 +231,7 @@ class Tracker:
                     cost += self.cfg.appearance_weight * np.where(np.isnan(sim), 0.0, 1.0 - sim)
                     # Someone else walking where a person was lost is not them.
                     iou[lost] = np.where(sim[lost] < self.cfg.appearance_min, 0.0, iou[lost])
-            pairs = match(iou, self.cfg.match_iou, cost)
+            pairs = match(iou, floor, cost)
             for r, c in pairs:
                 tracks[r].see(detections[det_idx[c]], t)
                 look.learn(tracks[r], det_idx[c], t)
@@ -243,7 +245,7 @@ class Tracker:
         # still unmatched take what is left.
         fresh = [tr for tr in confirmed if tr.key not in stale_keys]
         left_tracks, left_high = assign(fresh + tentative, high)
-        assign([tr for tr in left_tracks if tr.confirmed and was_visible[tr.key]], low)
+        assign([tr for tr in left_tracks if tr.confirmed and was_visible[tr.key]], low, min_iou=self.cfg.low_match_iou)
         _, left_high = assign([tr for tr in confirmed if tr.key in stale_keys], left_high, stale=True)
         unmatched_tent, left_high = assign([tr for tr in left_tracks if not tr.confirmed], left_high)
 
