@@ -52,10 +52,9 @@ def _run_parser() -> argparse.ArgumentParser:
     p.add_argument("--mqtt-password", help="MQTT password (prefer EDGEWATCH_MQTT_PASSWORD or _FILE)")
     p.add_argument("--summary", help="write a JSON summary of the run to this file (- for stdout)")
     p.add_argument("--state-file", help="persist the day's totals here across restarts")
-    p.add_argument("--tracks", help="write every frame's confirmed tracks here (each person from their first frame, and "
-                   "through short gaps where they were missed), "
-                   "MOTChallenge format (several "
-                   "cameras: put {camera} in the name, e.g. tracks-{camera}.txt)")
+    p.add_argument("--tracks", help="write every frame's confirmed tracks here, MOTChallenge format: each person from "
+                   "their first frame and through short gaps where they were missed (several cameras: put {camera} "
+                   "in the name, e.g. tracks-{camera}.txt)")
     p.add_argument("--detections", help="write the detections the tracker was given here, MOTChallenge format, id -1")
     p.add_argument("--show", action="store_true", default=None, help="show the annotated video in a window")
     p.add_argument("--strict", action="store_true", help="with several cameras: one whose input cannot be opened at "

@@ -102,7 +102,7 @@ class TracksOutput(Output):
         """Write the waiting frames before `until_s` (all of them for None)."""
         while self._held and (until_s is None or self._held[0].video_s < until_s):
             held = self._held.popleft()
-            del self._by_time[held.video_s]
+            self._by_time.pop(held.video_s, None)
             self.file.writelines(mot.row(held.number, pid, box, score) for pid, (box, score) in held.rows.items())
 
     def close(self) -> list[str]:
