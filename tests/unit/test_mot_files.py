@@ -22,6 +22,11 @@ def test_rows_round_trip(tmp_path):
     assert np.allclose(rows.conf, [0.5, 0.91])
 
 
+def written_frames(path) -> list[int]:
+    """The frame numbers of a MOT file's rows, in the order they were written."""
+    return [int(line.split(",")[0]) for line in path.read_text().splitlines()]
+
+
 def test_a_run_writes_its_tracks_and_detections(tmp_path, videos, worker_env, edgewatch_cli):
     tracks, dets, summary = tmp_path / "tracks.txt", tmp_path / "det.txt", tmp_path / "s.json"
     r = edgewatch_cli(["-i", str(videos / "Pedestrian_Detect_2_1_1.mp4"), "-m", "person-detection-retail-0013",
@@ -37,7 +42,7 @@ def test_a_run_writes_its_tracks_and_detections(tmp_path, videos, worker_env, ed
     for tr in s["tracks"]:  # each person's rows run from their entry (frames from 1 at 10 fps) to their exit
         frames = t.frame[t.ident == tr["id"]]
         assert frames.min() == round(tr["enter_s"] * 10) + 1 and frames.max() <= tr["exit_s"] * 10 + 1.01
-    written = [int(line.split(",")[0]) for line in tracks.read_text().splitlines()]
+    written = written_frames(tracks)
     assert written == sorted(written)  # in frame order, first steps included
     # a track is written where it was detected, or in a short gap between two such frames (filled)
     detected = np.array([len(d.at(n)) > 0 and np.abs(d.at(n).box - box).max(axis=1).min() < 0.02
@@ -65,9 +70,9 @@ def _tracks_run(tmp_path, frames: list[list[tuple[tuple[float, float, float, flo
         out.frame(a.update(ModelOutput(Frame(i, i / 10, 0.0, image), 1.0, [Detection(b, c) for b, c in dets])))
         if check is not None:
             out.file.flush()
-            check(i, [int(line.split(",")[0]) for line in path.read_text().splitlines()])
+            check(i, written_frames(path))
     out.close()
-    written = [int(line.split(",")[0]) for line in path.read_text().splitlines()]
+    written = written_frames(path)
     assert written == sorted(written)  # in frame order
     return mot.read(path)
 

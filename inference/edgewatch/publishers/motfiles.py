@@ -63,8 +63,7 @@ class TracksOutput(Output):
     def __init__(self, path: str, fill_s: float) -> None:
         self.file = _open(path, "tracks")
         self.fill_s = fill_s
-        self._held: deque[_Held] = deque()
-        self._by_time: dict[float, _Held] = {}
+        self._held: deque[_Held] = deque()  # frames not written yet, oldest first (a few seconds' worth)
         self._last: dict[int, tuple[float, int, Box]] = {}  # person id -> video s, frame number, box of their last row
 
     def frame(self, facts: FrameFacts) -> None:
@@ -73,8 +72,9 @@ class TracksOutput(Output):
             self._write_until(None)  # the clock went back (a looped file): what came before is final
             self._last.clear()
         for pid, t, box, score in facts.first_steps:
-            held = self._by_time.get(t)
-            if held is not None:  # always, as frames wait from a pending track's first sighting
+            # Always found: frames wait from a pending track's first sighting.
+            held = next((h for h in self._held if h.video_s == t), None)
+            if held is not None:
                 held.rows[pid] = (box, score)
         frame = _Held(now, facts.frame.index + 1)
         for t in facts.tracks:
@@ -83,7 +83,6 @@ class TracksOutput(Output):
                 frame.rows[t.id] = (t.box, t.score)
                 self._last[t.id] = (now, frame.number, t.box)
         self._held.append(frame)
-        self._by_time[now] = frame
         until = now - self.fill_s
         self._write_until(until if facts.unsettled_since is None else min(until, facts.unsettled_since))
 
@@ -102,7 +101,6 @@ class TracksOutput(Output):
         """Write the waiting frames before `until_s` (all of them for None)."""
         while self._held and (until_s is None or self._held[0].video_s < until_s):
             held = self._held.popleft()
-            self._by_time.pop(held.video_s, None)
             self.file.writelines(mot.row(held.number, pid, box, score) for pid, (box, score) in held.rows.items())
 
     def close(self) -> list[str]:
