@@ -22,6 +22,10 @@ class PerfMeter:
         self._all_infer: list[float] = []
         self._all_latency: list[float] = []
 
+    def start(self) -> None:
+        """The frames start to flow: wall time (fps) counts from here."""
+        self.started = time.monotonic()
+
     def frame(self, infer_ms: float, captured_at: float, now: float | None = None) -> None:
         """One frame published; infer_ms 0 when the detector skipped it."""
         now = time.time() if now is None else now

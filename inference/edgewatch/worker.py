@@ -112,8 +112,9 @@ class Worker:
 
     # -- the loop ----------------------------------------------------------------------------
     def run(self) -> None:
+        self.started = time.monotonic()  # the site's fps, like each camera's, from when frames can flow
         for cam in self.cameras.values():
-            cam.source.start()
+            cam.start()
         while not self.stop.is_set():
             self.wake.clear()
             self._start_waiting()
@@ -183,7 +184,7 @@ class Worker:
                 print(f"edgewatch: camera {cam_id}: {err}", file=sys.stderr)
                 opened.fail(str(err))
                 continue
-            cam.source.start()
+            cam.start()
             self.cameras[cam_id] = cam
 
     # -- the end -----------------------------------------------------------------------------

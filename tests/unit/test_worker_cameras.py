@@ -146,3 +146,29 @@ def test_several_cameras_decode_with_one_ffmpeg_thread_each_and_one_camera_with_
         finally:
             for slot in slots.values():
                 slot.close()
+
+
+def test_wall_time_and_fps_count_from_when_the_frames_start_not_from_when_the_worker_was_built(videos, models_dir,
+                                                                                              tmp_path, monkeypatch):
+    """With dozens of cameras, building them all takes seconds; those are not the cameras' running time."""
+    import subprocess
+    import time
+
+    import cv2
+
+    from edgewatch.config import validate
+    from edgewatch.worker import Worker, prepare
+
+    monkeypatch.setenv("EDGEWATCH_MODELS", str(models_dir))
+    clip = tmp_path / "short.mp4"
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-t", "1", "-i", str(videos / TRUTH["video"]), "-c", "copy",
+                    str(clip)], check=True)
+    frames = int(cv2.VideoCapture(str(clip)).get(cv2.CAP_PROP_FRAME_COUNT))
+    cfg = validate({"model": {"name": MODEL}, "cameras": {c: {"source": {"input": str(clip)}} for c in ("a", "b")}})
+    worker = Worker(cfg, prepare(cfg), progress=False)
+    time.sleep(3.0)  # as if building many more cameras
+    worker.run()
+    summary = worker.finish().summary
+    for cam in summary["cameras"].values():
+        assert cam["frames"] == frames and cam["wall_s"] < 3.0, cam["wall_s"]
+    assert summary["fps"] > 2 * frames / 3.0

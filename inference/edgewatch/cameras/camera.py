@@ -74,6 +74,12 @@ class Camera:
         if day.path:  # that day's end is handed over now: save today so a restart does not repeat it
             day.save()
 
+    def start(self) -> None:
+        """Let the frames flow. The camera's wall time (fps, the share of frames kept) runs from here, not
+        from when the worker built it: with dozens of cameras, building the rest took seconds."""
+        self.perf.start()
+        self.source.start()
+
     @property
     def finished(self) -> bool:
         return (self.source.finished or self.failure is not None) and not self.pending
