@@ -228,6 +228,9 @@ class DetectConfig(_Section):
     idle_s: float = Field(2.0, gt=0, description="with motion: run the detector at least this often even when nothing moves")
     motion_threshold: int = Field(25, ge=1, le=255, description="with motion: grey-level change that counts a pixel as moving")
     motion_area: float = Field(0.002, gt=0, lt=1, description="with motion: share of the picture that must change to call it motion")
+    ignore_standing: bool = Field(True, description="with motion: motion inside the box of a person tracked standing still "
+                                  "(a gesture at a counter) does not run the detector; someone walking off moves out of "
+                                  "their box at once, and idle_s re-checks them meanwhile")
 
 
 class CameraConfig(_Section):

@@ -237,3 +237,23 @@ def test_a_second_box_around_a_tracked_person_is_not_another_person() -> None:
     facts = run(a, frames)
     assert facts[-1].total == 1
     assert all(len(f.tracks) == 1 for f in facts[3:])
+
+
+def test_frames_held_for_people_standing_still_keep_them_and_let_a_missed_person_leave() -> None:
+    """The motion gate saw motion only where people stand still: they count as seen meanwhile, while a
+    person the detector already missed ages as usual and leaves after max_lost_s."""
+    stander, walker = box_at(200, 250), lambda i: box_at(500 + 5 * i, 250)
+    for standing in (True, False):
+        a = analytics(validate({"tracker": {"max_lost_s": 1.0}}), (W, H))
+        facts = run(a, [[Detection(stander, 0.9), Detection(walker(i), 0.9)] for i in range(8)])
+        ids = {box[0] < 300: pid for pid, box in ids_of(facts[-1]).items()}
+        a.update(out(8, 0.8, [Detection(stander, 0.9)]))  # the walker is missed from here on
+        assert a.standing_boxes() == [stander]
+        for i in range(9, 40):  # 3 s held, all but the stander's gestures still
+            a.hold(ModelOutput(Frame(i, i / 10, 0.0, IMG), 0.0, detections=[], held=True), standing=standing)
+        facts = a.update(out(40, 4.0, []))  # and now the detector misses the stander once
+        left = {e.data["track_id"] for e in facts.events if e.type == "person_leave"}
+        if standing:
+            assert left == {ids[False]} and list(ids_of(facts)) == [ids[True]]
+        else:  # held for the rate (people may be walking): both were lost for 3 s
+            assert left == {ids[False], ids[True]}

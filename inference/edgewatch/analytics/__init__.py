@@ -57,11 +57,17 @@ class Analytics:
         self._last_s: float | None = None
         self.geometry: dict[str, Any] | None = None  # the lines and zones the UI saved, with who and when
 
-    def hold(self, output: ModelOutput, still: bool) -> FrameFacts:
+    def standing_boxes(self) -> list[Box]:
+        """Where the people standing still are (the motion gate may leave out what moves there)."""
+        return [tr.box for tr in self.tracker.standing()]
+
+    def hold(self, output: ModelOutput, still: bool = False, standing: bool = False) -> FrameFacts:
         """A frame the detector skipped: everyone stays where last seen. `still` (the motion gate saw
-        nothing move): nobody can have left either, so the time since counts as seen and not as lost."""
-        if still and self._last_s is not None and output.frame.video_s > self._last_s:
-            self.tracker.pause(output.frame.video_s)
+        nothing move): nobody can have left either, so the time since counts as seen and not as lost.
+        `standing` (only people standing still moved, where they stand): they count as seen; the
+        others age as usual."""
+        if (still or standing) and self._last_s is not None and output.frame.video_s > self._last_s:
+            self.tracker.pause(output.frame.video_s, self.tracker.standing() if standing else None)
             self._last_s = output.frame.video_s
         return self._facts(output, self.people.refresh(self.tracker.active()), [])
 

@@ -165,10 +165,16 @@ class Tracker:
         """When the earliest track not confirmed yet was first seen: its steps may still be replayed."""
         return min((tr.first_s for tr in self._tracks if not tr.confirmed), default=None)
 
-    def pause(self, t: float) -> None:
-        """Nothing moved until `t` (the motion gate): every track stays where it is and is seen as it was,
-        so standing still is never taken for having left, and no prediction drifts meanwhile."""
-        for tr in self._tracks:
+    def standing(self) -> list[TrackState]:
+        """Confirmed people detected in the latest frame who have not moved over their last observations."""
+        return [tr for tr in self._tracks
+                if tr.confirmed and tr.visible and len(tr.seen_at) >= 3 and tr.heading() is None]
+
+    def pause(self, t: float, only: list[TrackState] | None = None) -> None:
+        """Nothing moved until `t` (the motion gate), or nothing but `only`, where they stand: those tracks
+        (default: all) stay where they are and are seen as they were, so standing still is never taken
+        for having left, and no prediction drifts meanwhile."""
+        for tr in self._tracks if only is None else only:
             tr.last_seen_s += t - tr.predicted_s
             tr.predicted_s = t
 

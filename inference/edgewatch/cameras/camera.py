@@ -114,7 +114,7 @@ class Camera:
         if isinstance(item, SourceStatus):
             entry.done = True
         else:
-            entry.decision = self.gate.decide(item)
+            entry.decision = self.gate.decide(item, self.analytics.standing_boxes())
             if entry.decision is not Decision.DETECT:
                 entry.done = True
             elif inference.free > 0:
@@ -175,7 +175,8 @@ class Camera:
         if entry.decision is Decision.DETECT:
             facts = self.analytics.update(self.models.adapter.postprocess(entry.outputs, frame, entry.infer_ms))
         else:
-            facts = self.analytics.hold(ModelOutput(frame, 0.0, detections=[], held=True), entry.decision is Decision.STILL)
+            facts = self.analytics.hold(ModelOutput(frame, 0.0, detections=[], held=True),
+                                        still=entry.decision is Decision.STILL, standing=entry.decision is Decision.STANDING)
         seg = facts.output.segmentation
         if seg is not None:
             self.seg_frames += 1
