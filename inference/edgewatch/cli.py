@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 import time
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -115,12 +116,16 @@ def cmd_run(argv: list[str]) -> int:
     signal.signal(signal.SIGTERM, lambda signum, frame: worker.request_stop())
     interrupted = False
     failure: EdgewatchError | None = None
+    bug: Exception | None = None
     try:
         worker.run()
     except KeyboardInterrupt:
         interrupted = True
     except EdgewatchError as err:
         failure = err
+    except Exception as err:  # a bug: what was gathered is still written (summary, state, outbox), then said
+        traceback.print_exc()
+        bug = err
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     terminated = worker.stop.is_set()
     result = worker.finish()
@@ -133,6 +138,10 @@ def cmd_run(argv: list[str]) -> int:
               f"avg {c['avg_duration_s']} s{how}", file=sys.stderr)
     if failure is not None:
         raise failure
+    if bug is not None:
+        print(f"edgewatch: error: internal error ({type(bug).__name__}: {bug}); what was gathered is saved; "
+              "please report it with the trace above", file=sys.stderr)
+        return 1
     return 130 if interrupted else 0
 
 

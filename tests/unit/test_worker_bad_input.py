@@ -123,3 +123,36 @@ def test_truncated_video_keeps_what_was_gathered(tmp_path, videos, worker_env, e
     summary = json.loads((tmp_path / "s.json").read_text())
     assert 50 < summary["frames"] < 500
     assert summary["total"] >= 1  # person 1 walked in during the first 20 s
+
+
+def test_a_bug_in_the_worker_keeps_what_was_gathered_and_says_so_in_one_line(tmp_path, videos, worker_env):
+    """A fault injected into the analytics at frame 200 stands in for a bug: the run still writes its
+    summary and state file, prints the trace and one clear line, and exits 1 (not 2: not the user's input),
+    without OpenVINO's threads aborting the process on the way out."""
+    import json
+    import subprocess
+    import sys
+
+    (tmp_path / "inject_fault.py").write_text(
+        "import edgewatch.analytics as a\n"
+        "update, calls = a.Analytics.update, [0]\n"
+        "def failing(self, output):\n"
+        "    calls[0] += 1\n"
+        "    if calls[0] == 200:\n"
+        "        raise RuntimeError('injected fault')\n"
+        "    return update(self, output)\n"
+        "a.Analytics.update = failing\n")
+    state = tmp_path / "state.json"
+    (tmp_path / "run.yaml").write_text(f"state_file: {state}\n")
+    args = ["-i", str(videos / "Pedestrian_Detect_2_1_1.mp4"), "-m", MODEL, "-c", str(tmp_path / "run.yaml"),
+            "--summary", str(tmp_path / "s.json"), "--no-progress"]
+    proc = subprocess.run([sys.executable, "-c", "import sys, inject_fault; from edgewatch.cli import main; "
+                           f"sys.exit(main({args!r}))"], env={**worker_env, "PYTHONPATH": str(tmp_path)},
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1, proc.stderr
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("edgewatch: error: internal error (RuntimeError: injected fault)"), proc.stderr
+    assert "Traceback" in proc.stderr and "terminate called" not in proc.stderr
+    summary = json.loads((tmp_path / "s.json").read_text())
+    assert summary["frames"] >= 199 and summary["total"] == 1  # person 1 came and went in the first 20 s
+    assert json.loads(state.read_text())["analytics"]["people"]["total"] == 1
