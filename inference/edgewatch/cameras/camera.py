@@ -114,7 +114,8 @@ class Camera:
         if isinstance(item, SourceStatus):
             entry.done = True
         else:
-            entry.decision = self.gate.decide(item, self.analytics.standing_boxes())
+            standing = self.analytics.standing_boxes() if self.gate.leaves_out_standing else []
+            entry.decision = self.gate.decide(item, standing)
             if entry.decision is not Decision.DETECT:
                 entry.done = True
             elif inference.free > 0:

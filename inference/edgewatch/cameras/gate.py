@@ -73,10 +73,15 @@ class DetectGate:
         self.frames = 0
         self.skipped = 0
 
+    @property
+    def leaves_out_standing(self) -> bool:
+        """Whether decide() uses where people stand still (else the caller need not work it out)."""
+        return self.motion is not None and self.cfg.ignore_standing
+
     def decide(self, frame: Frame, standing: Sequence[Box] = ()) -> Decision:
         """`standing`: the boxes of the people tracked standing still (left out with detect.ignore_standing)."""
         self.frames += 1
-        decision = self._decide(frame.video_s, frame.image, standing if self.cfg.ignore_standing else ())
+        decision = self._decide(frame.video_s, frame.image, standing if self.leaves_out_standing else ())
         if decision is Decision.DETECT:
             self._last_s = frame.video_s
         else:
