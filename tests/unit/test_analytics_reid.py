@@ -134,3 +134,21 @@ def test_a_track_with_no_view_yet_does_not_win_a_conflict_for_want_of_one() -> N
     step = tracker.update([Detection(box(328), 0.9)], 1.1, looks)  # one box, nearer B's than A's
     assert a.visible and a.box == box(328)
     assert [t.key for t in step.active] == [a.key]
+
+
+def test_appearance_iou_sets_how_much_overlap_puts_a_box_in_question() -> None:
+    """Two people walk side by side, each box overlapping the other's track at IoU 0.3: with the default
+    (match_iou, 0.2) both boxes are embedded every frame; with appearance_iou 0.35 only when a track is
+    confirmed or due a refresh. Motion alone keeps them apart here either way."""
+    embedded = {}
+    for appearance_iou in (None, 0.35):
+        cfg = validate({"model": {"reid": {"threshold": 0.6}}, "tracker": {"appearance_iou": appearance_iou}})
+        a = analytics(cfg, (W, H))
+        for i in range(30):
+            x = 200 + 5 * i
+            dets = [Detection((x, 120, x + 70, 320), 0.9), Detection((x + 38, 110, x + 108, 310), 0.9)]
+            facts = a.update(ModelOutput(Frame(i, i / 10, 0.0, IMG), 1.0, detections=dets))
+            if i >= 3:
+                assert sorted(t.id for t in facts.tracks) == [1, 2]
+        embedded[appearance_iou] = a.embed.boxes
+    assert embedded[None] >= 2 * 25 and embedded[0.35] <= 4, embedded

@@ -9,8 +9,9 @@ Per frame:
    person just went behind someone); cost = 1 - IoU with the prediction,
    plus tracker.direction_weight x how much the detection lies against the way the track has been
    walking (from its observed centres, OC-SORT), plus with re-id on tracker.appearance_weight x
-   (1 - cosine similarity) where two tracks could take a detection, a track has two candidates, or
-   a lost track is coming back (only those detections are embedded; a lost track is not found
+   (1 - cosine similarity) where two tracks could take a detection, a track has two candidates (at
+   IoU >= tracker.appearance_iou, default match_iou), or a lost track is coming back (only those
+   detections are embedded; a lost track is not found
    again by someone less similar than tracker.appearance_min; a track with no view yet counts as a
    borderline look-alike, so it neither wins nor loses a conflict for want of one);
 3. low-score detections (>= tracker.low_threshold) may only continue confirmed tracks seen last frame,
@@ -224,7 +225,7 @@ class Tracker:
             if look.on:
                 allowed = iou >= floor
                 # Appearance where motion is in question: a conflict, or a lost track coming back.
-                rows, cols = ambiguous(allowed)
+                rows, cols = ambiguous(iou >= max(floor, self.cfg.appearance_iou or floor))
                 lost = np.array([not was_visible[tr.key] for tr in tracks]) & allowed.any(axis=1)
                 rows |= lost
                 cols |= allowed[lost].any(axis=0)
