@@ -278,8 +278,9 @@ class Config(_Section):
     model: ModelConfig = ModelConfig()
     mqtt: MqttConfig = MqttConfig()
     cameras: dict[str, CameraConfig] = Field(default_factory=dict, description="camera id -> that camera's settings")
-    max_cameras: int = Field(DEFAULT_MAX_CAMERAS, ge=1, le=256, description="most cameras one worker takes (16 on a 2-core "
-                             "box holds 10 fps cameras at full rate up to ~11; more with detect.fps / detect.motion)")
+    max_cameras: int = Field(DEFAULT_MAX_CAMERAS, ge=1, le=256, description="most cameras one worker takes (16; a 2-core "
+                             "box held 17 ten-fps cameras at full rate, 64 with detect.fps 5 and the motion gate: "
+                             "docs/performance.md)")
     summary: str | None = Field(None, description="write a JSON summary here at the end of the run (- for stdout)")
 
     @field_validator("cameras")
