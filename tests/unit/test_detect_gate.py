@@ -42,29 +42,29 @@ def test_motion_inside_the_left_out_boxes_counts_only_as_motion_anywhere() -> No
 
 def _gate(**cfg) -> DetectGate:
     gate = DetectGate(DetectConfig(motion=True, idle_s=2.0, **cfg))
-    assert gate.decide(frame(0, picture()), [PERSON]) is Decision.DETECT  # the first frame is always detected
+    assert gate.decide(frame(0, picture()), lambda: [PERSON]) is Decision.DETECT  # the first frame is always detected
     return gate
 
 
 def test_a_gesture_where_someone_stands_still_skips_the_detector_and_someone_arriving_runs_it() -> None:
     gate = _gate()
-    assert gate.decide(frame(1, picture()), [PERSON]) is Decision.STILL
-    assert gate.decide(frame(2, picture(HAND)), [PERSON]) is Decision.STANDING
-    assert gate.decide(frame(3, picture(HAND, DOOR)), [PERSON]) is Decision.DETECT
+    assert gate.decide(frame(1, picture()), lambda: [PERSON]) is Decision.STILL
+    assert gate.decide(frame(2, picture(HAND)), lambda: [PERSON]) is Decision.STANDING
+    assert gate.decide(frame(3, picture(HAND, DOOR)), lambda: [PERSON]) is Decision.DETECT
     # Without people standing there, the same gesture is motion like any other.
     gate = _gate()
-    assert gate.decide(frame(1, picture(HAND)), []) is Decision.DETECT
+    assert gate.decide(frame(1, picture(HAND)), list) is Decision.DETECT
 
 
 def test_with_ignore_standing_off_every_motion_runs_the_detector() -> None:
     gate = _gate(ignore_standing=False)
-    assert gate.decide(frame(1, picture(HAND)), [PERSON]) is Decision.DETECT
+    assert gate.decide(frame(1, picture(HAND)), lambda: [PERSON]) is Decision.DETECT
 
 
 def test_people_standing_still_are_rechecked_every_idle_s() -> None:
     gate = _gate()
     decisions = []
     for i in range(1, 25):  # 2.4 s of gestures, each frame different from the last
-        decisions.append(gate.decide(frame(i, picture(HAND) if i % 2 else picture()), [PERSON]))
+        decisions.append(gate.decide(frame(i, picture(HAND) if i % 2 else picture()), lambda: [PERSON]))
     assert decisions.count(Decision.DETECT) == 1 and decisions[19] is Decision.DETECT  # at 2.0 s
     assert set(decisions) == {Decision.STANDING, Decision.DETECT}

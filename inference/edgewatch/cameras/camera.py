@@ -114,8 +114,7 @@ class Camera:
         if isinstance(item, SourceStatus):
             entry.done = True
         else:
-            standing = self.analytics.standing_boxes() if self.gate.leaves_out_standing else []
-            entry.decision = self.gate.decide(item, standing)
+            entry.decision = self.gate.decide(item, self.analytics.standing_boxes)
             if entry.decision is not Decision.DETECT:
                 entry.done = True
             elif inference.free > 0:

@@ -8,7 +8,7 @@ walking off moves out of their box at once, and idle_s re-checks them meanwhile.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from enum import Enum
 from typing import NamedTuple
 
@@ -73,15 +73,12 @@ class DetectGate:
         self.frames = 0
         self.skipped = 0
 
-    @property
-    def leaves_out_standing(self) -> bool:
-        """Whether decide() uses where people stand still (else the caller need not work it out)."""
-        return self.motion is not None and self.cfg.ignore_standing
-
-    def decide(self, frame: Frame, standing: Sequence[Box] = ()) -> Decision:
-        """`standing`: the boxes of the people tracked standing still (left out with detect.ignore_standing)."""
+    def decide(self, frame: Frame, standing: Callable[[], Sequence[Box]] = tuple) -> Decision:
+        """`standing` gives the boxes of the people tracked standing still; asked only when the motion
+        check leaves them out (detect.motion with detect.ignore_standing)."""
         self.frames += 1
-        decision = self._decide(frame.video_s, frame.image, standing if self.leaves_out_standing else ())
+        left_out = standing() if self.motion is not None and self.cfg.ignore_standing else ()
+        decision = self._decide(frame.video_s, frame.image, left_out)
         if decision is Decision.DETECT:
             self._last_s = frame.video_s
         else:
