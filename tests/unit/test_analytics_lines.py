@@ -66,3 +66,27 @@ def test_line_uses_the_feet_not_the_centre() -> None:
     facts = [a.update(ModelOutput(Frame(i, i / 10, 0.0, IMG), 1.0, detections=[Detection(feet_box(300, y), 0.9)]))
              for i, y in enumerate(np.linspace(280, 380, 20))]
     assert facts[-1].lines[0].in_count + facts[-1].lines[0].out_count == 1
+
+
+def _lost_and_new(x_again: float) -> list:
+    """A person walks towards the door, is lost for 1.6 s (longer than tracker.stale_s: no track takes
+    them back) and is next detected at x_again, walking on: a new track."""
+    a = analytics(validate({"lines": [DOOR]}), (W, H))
+    frames = [[Detection(feet_box(x), 0.9)] for x in np.linspace(200, 340, 8)]
+    frames += [[] for _ in range(15)]
+    frames += [[Detection(feet_box(x), 0.9)] for x in np.linspace(x_again, x_again + 150, 8)]
+    return [a.update(ModelOutput(Frame(i, i / 10, 0.0, IMG), 1.0, detections=d)) for i, d in enumerate(frames)]
+
+
+def test_a_crossing_counts_when_the_track_broke_off_on_the_way() -> None:
+    # Lost 44 px before the line, found again 36 px past it: the new track starts from the lost one's side.
+    facts = _lost_and_new(420)
+    crossings = [e.data for f in facts for e in f.events if e.type == "line_cross"]
+    assert crossings == [{"track_id": 2, "line": "door", "direction": "in"}]
+    assert facts[-1].total == 2  # still two tracks to the people count: only the line's side is handed over
+
+
+def test_a_new_track_far_from_anyone_lost_does_not_count_a_crossing() -> None:
+    # Found again more than a person's height away: nothing says it is the same person.
+    facts = _lost_and_new(560)
+    assert (facts[-1].lines[0].in_count, facts[-1].lines[0].out_count) == (0, 0)

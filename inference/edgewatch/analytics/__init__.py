@@ -97,6 +97,9 @@ class Analytics:
         first_steps = []
         for st in step.confirmed:  # lines and zones see a new person's steps from their first frame
             pid = self.people.person_id(st.key)
+            lost = self.tracker.lost_near(st)
+            if lost is not None:
+                self.lines.hand_over(self.people.person_id(lost.key), pid)
             for t, box, score in st.history[:-1]:
                 events += self.lines.update({pid: box}, t)
                 events += self.zones.update({pid: box}, t)

@@ -75,6 +75,11 @@ class CountingLine:
         self._side.pop(person_id, None)
         self._pending.pop(person_id, None)
 
+    def hand_over(self, old: int, new: int) -> None:
+        if old in self._side:
+            self._side[new] = self._side.pop(old)
+        self._pending.pop(old, None)
+
 
 class LineCounter:
     """All configured lines."""
@@ -113,6 +118,13 @@ class LineCounter:
     def forget(self, person_id: int) -> None:
         for line in self.lines:
             line.forget(person_id)
+
+    def hand_over(self, old: int, new: int) -> None:
+        """A new person is where `old` was lost (tracker.lost_near): they start from the side `old` was
+        on, so a crossing made while the tracker lost them still counts, once (`old`, if found again,
+        starts over)."""
+        for line in self.lines:
+            line.hand_over(old, new)
 
     def counts(self) -> list[LineCount]:
         return [LineCount(line.name, line.count.in_count, line.count.out_count) for line in self.lines]
