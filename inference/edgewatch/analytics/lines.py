@@ -8,6 +8,9 @@ line, so a box jittering on the line never counts twice. A crossing counts only 
 the segment (not on the line's extension beyond A or B), and only once the person has been seen on
 the new side in `min_frames` frames in a row (a box that swaps to a neighbour for a frame in a crowd
 does not count).
+
+A track that broke off in a crowd: the new track found where it was lost takes over its sides
+(`hand_over`, chosen by Tracker.lost_near), so a crossing made while nobody tracked the person counts.
 """
 
 from __future__ import annotations
