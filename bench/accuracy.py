@@ -99,6 +99,12 @@ def ideal_line_counts(det: Path, gt: Path, lines: list[LineConfig]) -> dict[str,
     return score.true_line_counts(rows, lines, (crowd.W, crowd.H), crowd.FPS)
 
 
+def lines_off(counted: dict, truth: dict) -> str:
+    """'exact', or 'off by N': N the sum over lines and directions of |counted - true|."""
+    off = sum(abs(counted.get(k, {}).get(d, 0) - truth[k][d]) for k in truth for d in ("in", "out"))
+    return "exact" if off == 0 else f"off by {off}"
+
+
 def course_check(work: Path) -> tuple[int, float, bool]:
     truth = json.loads(crowd.TRUTH.read_text())
     work.mkdir(exist_ok=True)
@@ -146,11 +152,10 @@ def main() -> None:
             unique = s["total"] if s else len(rows.ids)
             figures[name] = (m, counted == truth["lines"])
             print(f"{clip.name:9} {name:10} " + " ".join(f"{m[k]:6.3f}" if k != "IDSW" else f"{int(m[k]):6d}" for k in METRICS)
-                  + f"  {unique:3d}/{truth['people']:<3d} {'exact' if counted == truth['lines'] else 'OFF'} "
+                  + f"  {unique:3d}/{truth['people']:<3d} {lines_off(counted, truth['lines'])} "
                   f"{counted} / {truth['lines']}" + (f"  {s['fps']:.0f} fps" if s else ""))
         ideal = ideal_line_counts(det, gt, lines)
-        off = sum(abs(ideal[k][d] - truth["lines"][k][d]) for k in ideal for d in ("in", "out"))
-        print(f"{clip.name:9} a perfect tracker on these detections: lines {'exact' if off == 0 else f'off by {off}'} "
+        print(f"{clip.name:9} a perfect tracker on these detections: lines {lines_off(ideal, truth['lines'])} "
               f"{ideal}")
         b = figures["bytetrack"][0]
         for name in ("edgewatch", "ew+reid"):
