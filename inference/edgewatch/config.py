@@ -81,7 +81,7 @@ class TrackerConfig(_Section):
     stale_s: float = Field(1.0, gt=0, description="a person unseen longer than this is only found again where they "
                            "were last seen (standing still, missed by the detector), not where they might have walked")
     edge_margin: float = Field(0.04, ge=0, lt=0.5, description="share of width/height near a border that counts as that side")
-    direction_weight: float = Field(0.2, ge=0, le=2, description="cost of a detection against the way a track walks "
+    direction_weight: float = Field(0.35, ge=0, le=2, description="cost of a detection against the way a track walks "
                                     "(OC-SORT's direction consistency); 0 = IoU only")
     appearance_weight: float = Field(2.0, ge=0, le=5, description="with model.reid: weight of appearance where motion is "
                                      "ambiguous (two people close, a lost person coming back)")
