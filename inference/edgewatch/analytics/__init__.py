@@ -21,7 +21,7 @@ from .classwatch import ClassWatch
 from .counting import PeopleCounter
 from .lines import LineCounter
 from .reid import ReidGallery
-from .tracker import Tracker, TrackState
+from .tracker import Tracker, TrackState, lost_near
 from .zones import ZoneWatcher
 
 __all__ = ["Analytics"]
@@ -97,7 +97,7 @@ class Analytics:
         first_steps = []
         for st in step.confirmed:  # lines and zones see a new person's steps from their first frame
             pid = self.people.person_id(st.key)
-            lost = self.tracker.lost_near(st)
+            lost = lost_near(st, self.tracker.active(), self.frame_size, self.cfg.tracker.edge_margin)
             if lost is not None:
                 self.lines.hand_over(self.people.person_id(lost.key), pid)
             for t, box, score in st.history[:-1]:

@@ -10,7 +10,7 @@ the new side in `min_frames` frames in a row (a box that swaps to a neighbour fo
 does not count).
 
 A track that broke off in a crowd: the new track found where it was lost takes over its sides
-(`hand_over`, chosen by Tracker.lost_near), so a crossing made while nobody tracked the person counts.
+(`hand_over`, chosen by tracker.lost_near), so a crossing made while nobody tracked the person counts.
 """
 
 from __future__ import annotations

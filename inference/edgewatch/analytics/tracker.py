@@ -46,11 +46,11 @@ from .geometry import border_side
 from .kalman import BoxKalman
 from .reid import normalise as _normalise
 
-__all__ = ["Tracker", "TrackState", "TrackerStep", "iou_matrix", "match"]
+__all__ = ["Tracker", "TrackState", "TrackerStep", "iou_matrix", "lost_near", "match"]
 
 _STILL_IOU = 0.8  # a stale track is found again only by a box nearly where it was last seen (measured: 0.5-0.7
 # let people walking through that spot take the id in a crowd)
-_HANDOVER_S = 2.0  # Tracker.lost_near: measured on the six crowd clips (1-3 s alike; 1.5 heights over-counts)
+_HANDOVER_S = 2.0  # lost_near: measured on the six crowd clips (1-3 s alike; a reach of 1.5 heights over-counts)
 _EMB_MOMENTUM = 0.9  # running mean of re-id embeddings: smooth over pose changes
 _UNSEEN_SIM = 0.6  # a track without a view yet, in an appearance conflict: as alike as ReidConfig.threshold
 # calls the same person. Left out of the appearance cost it was a perfect look-alike and won every
@@ -106,6 +106,25 @@ class TrackState:
         else:  # a plain mean over the first views, then a running mean that follows the person
             m = min(_EMB_MOMENTUM, 1.0 - 1.0 / self.views)
             self.embedding = _normalise(m * self.embedding + (1.0 - m) * _normalise(emb))
+
+
+def lost_near(new: TrackState, tracks: list[TrackState], frame_size: tuple[int, int],
+              edge_margin: float) -> TrackState | None:
+    """Of `tracks`, the confirmed one lost now whose person a newly confirmed track may be: last seen at most
+    _HANDOVER_S before the new one was first seen, its feet within one height of where the new one's were
+    then (the nearest such). None for a track born at the frame's border (someone walking in). Line
+    counting uses it so a person whose track broke off in a crowd still counts as crossing."""
+    if border_side(new.first_box, frame_size, edge_margin) is not None:
+        return None
+    fx, fy = (new.first_box[0] + new.first_box[2]) / 2, new.first_box[3]
+    best, best_d = None, new.first_box[3] - new.first_box[1]
+    for tr in tracks:
+        if not tr.confirmed or tr.visible or not 0 < new.first_s - tr.last_seen_s <= _HANDOVER_S:
+            continue
+        d = float(np.hypot((tr.box[0] + tr.box[2]) / 2 - fx, tr.box[3] - fy))
+        if d <= best_d:
+            best, best_d = tr, d
+    return best
 
 
 @dataclass
@@ -179,25 +198,6 @@ class Tracker:
         for tr in self._tracks if only is None else only:
             tr.last_seen_s += t - tr.predicted_s
             tr.predicted_s = t
-
-    def lost_near(self, new: TrackState) -> TrackState | None:
-        """The confirmed track, lost now, whose person a newly confirmed track may be: last seen at most
-        _HANDOVER_S before the new one was first seen, its feet within one height of where the new one's
-        were then (the nearest such). None for a track born at the frame's border (someone walking in).
-        Line counting uses it so a person whose track broke off in a crowd still counts as crossing."""
-        size = (self.width, self.height)
-        if border_side(new.first_box, size, self.cfg.edge_margin) is not None:
-            return None
-        fx, fy = (new.first_box[0] + new.first_box[2]) / 2, new.first_box[3]
-        reach = new.first_box[3] - new.first_box[1]
-        best, best_d = None, reach
-        for tr in self._tracks:
-            if not tr.confirmed or tr.visible or not 0 < new.first_s - tr.last_seen_s <= _HANDOVER_S:
-                continue
-            d = float(np.hypot((tr.box[0] + tr.box[2]) / 2 - fx, tr.box[3] - fy))
-            if d <= best_d:
-                best, best_d = tr, d
-        return best
 
     def reset(self) -> list[TrackState]:
         """Forget every track; returns the confirmed ones so the caller can close them."""
