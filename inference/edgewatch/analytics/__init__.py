@@ -97,7 +97,7 @@ class Analytics:
         first_steps = []
         for st in step.confirmed:  # lines and zones see a new person's steps from their first frame
             pid = self.people.person_id(st.key)
-            lost = lost_near(st, self.tracker.active(), self.frame_size, self.cfg.tracker.edge_margin)
+            lost = lost_near(st, step.active, self.frame_size, self.cfg.tracker.edge_margin)
             if lost is not None:
                 self.lines.hand_over(self.people.person_id(lost.key), pid)
             for t, box, score in st.history[:-1]:

@@ -42,7 +42,7 @@ import numpy as np
 from ..config import TrackerConfig
 from ..types import Box, Detection
 from .association import Embedder, ambiguous, centres, direction_cost, doubles, iou_matrix, match
-from .geometry import border_side
+from .geometry import anchor, border_side
 from .kalman import BoxKalman
 from .reid import normalise as _normalise
 
@@ -116,12 +116,13 @@ def lost_near(new: TrackState, tracks: list[TrackState], frame_size: tuple[int, 
     counting uses it so a person whose track broke off in a crowd still counts as crossing."""
     if border_side(new.first_box, frame_size, edge_margin) is not None:
         return None
-    fx, fy = (new.first_box[0] + new.first_box[2]) / 2, new.first_box[3]
+    fx, fy = anchor(new.first_box)
     best, best_d = None, new.first_box[3] - new.first_box[1]
     for tr in tracks:
         if not tr.confirmed or tr.visible or not 0 < new.first_s - tr.last_seen_s <= _HANDOVER_S:
             continue
-        d = float(np.hypot((tr.box[0] + tr.box[2]) / 2 - fx, tr.box[3] - fy))
+        x, y = anchor(tr.box)
+        d = float(np.hypot(x - fx, y - fy))
         if d <= best_d:
             best, best_d = tr, d
     return best
