@@ -46,11 +46,12 @@ from .geometry import anchor, border_side
 from .kalman import BoxKalman
 from .reid import normalise as _normalise
 
-__all__ = ["Tracker", "TrackState", "TrackerStep", "iou_matrix", "lost_near", "match"]
+__all__ = ["Tracker", "TrackState", "TrackerStep", "iou_matrix", "lost_near", "match", "walking_with"]
 
 _STILL_IOU = 0.8  # a stale track is found again only by a box nearly where it was last seen (measured: 0.5-0.7
 # let people walking through that spot take the id in a crowd)
 _HANDOVER_S = 2.0  # lost_near: measured on the six crowd clips (1-3 s alike; a reach of 1.5 heights over-counts)
+_SAME_IOU = 0.3  # walking_with: a box overlapping the companion's this much is a second box around them (crowd clips)
 _EMB_MOMENTUM = 0.9  # running mean of re-id embeddings: smooth over pose changes
 _UNSEEN_SIM = 0.6  # a track without a view yet, in an appearance conflict: as alike as ReidConfig.threshold
 # calls the same person. Left out of the appearance cost it was a perfect look-alike and won every
@@ -123,6 +124,33 @@ def lost_near(new: TrackState, tracks: list[TrackState], frame_size: tuple[int, 
             continue
         x, y = anchor(tr.box)
         d = float(np.hypot(x - fx, y - fy))
+        if d <= best_d:
+            best, best_d = tr, d
+    return best
+
+
+def walking_with(new: TrackState, tracks: list[TrackState], frame_size: tuple[int, int],
+                 edge_margin: float) -> TrackState | None:
+    """Of `tracks` (confirmed, seen now), the one a newly confirmed track walked in with, hidden beside or
+    behind them until the group opened up: the nearest whose feet are within one height of where the new
+    one's were first, walking the same way, and not a second box around the same person (IoU below
+    _SAME_IOU). None for a track born at the frame's border (it walked in) or one that stands. Line
+    counting lets the new one cross where the companion crossed lately (LineCounter.came_with)."""
+    if border_side(new.first_box, frame_size, edge_margin) is not None:
+        return None
+    (fx, fy), (x, y) = anchor(new.first_box), anchor(new.box)
+    height = new.first_box[3] - new.first_box[1]
+    way = np.array([x - fx, y - fy])
+    if np.hypot(*way) < 0.05 * height:
+        return None
+    best, best_d = None, height
+    for tr in tracks:
+        if tr is new or not tr.visible or iou_matrix([new.box], [tr.box])[0, 0] >= _SAME_IOU:
+            continue
+        if float(way @ np.array(tr.kf.velocity)) < 0:
+            continue  # walking the other way: not together
+        tx, ty = anchor(tr.box)
+        d = float(np.hypot(tx - fx, ty - fy))
         if d <= best_d:
             best, best_d = tr, d
     return best
