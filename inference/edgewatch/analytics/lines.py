@@ -22,7 +22,8 @@ from ..config import LineConfig
 from ..types import Box, Event, LineCount, Point
 from .geometry import anchor, jitter_band
 
-_WITH_S = 3.0  # came_with: how lately the companion crossed (crowd clips: 2 and 3 s alike, 4 over-counts)
+# came_with: how lately the companion crossed (crowd clips, bench/replay.py: 2 s misses more, 4 s no better)
+_WITH_S = 3.0
 
 
 class CountingLine:
@@ -36,7 +37,8 @@ class CountingLine:
         self.count = LineCount(cfg.name)
         self._side: dict[int, tuple[int, Point]] = {}  # person id -> (settled side, point there)
         self._pending: dict[int, tuple[int, Point, int]] = {}  # person id -> (new side, first point there, frames)
-        self._crossed: dict[int, tuple[float, int, Point]] = {}  # person id -> last crossing's time, side and point before
+        # person id -> time of their last crossing, and the side and point they came from
+        self._crossed: dict[int, tuple[float, int, Point]] = {}
 
     def _signed_dist(self, p: Point) -> float:
         """Negative on the left of A->B as seen on screen (y grows downwards)."""

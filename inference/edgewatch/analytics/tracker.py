@@ -51,7 +51,8 @@ __all__ = ["Tracker", "TrackState", "TrackerStep", "iou_matrix", "lost_near", "m
 _STILL_IOU = 0.8  # a stale track is found again only by a box nearly where it was last seen (measured: 0.5-0.7
 # let people walking through that spot take the id in a crowd)
 _HANDOVER_S = 2.0  # lost_near: measured on the six crowd clips (1-3 s alike; a reach of 1.5 heights over-counts)
-_SAME_IOU = 0.3  # walking_with: a box overlapping the companion's this much is a second box around them (crowd clips)
+# walking_with: a box overlapping the companion's this much is a second box around them (crowd clips: over-counts without)
+_SAME_IOU = 0.3
 _EMB_MOMENTUM = 0.9  # running mean of re-id embeddings: smooth over pose changes
 _UNSEEN_SIM = 0.6  # a track without a view yet, in an appearance conflict: as alike as ReidConfig.threshold
 # calls the same person. Left out of the appearance cost it was a perfect look-alike and won every

@@ -1,0 +1,40 @@
+"""bench/replay.py (the worker's analytics on saved detections, to try tracker changes in seconds) gives
+the worker's own figures on the same detections, with and without re-id."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+
+from conftest import REPO
+
+
+@pytest.mark.parametrize("reid", [False, True])
+def test_replay_gives_the_workers_figures(eval_python, worker_env, crowd3, tmp_path, reid):
+    out = tmp_path / "acc"
+    (out / "clips").mkdir(parents=True)
+    (out / "clips" / "crowd3").symlink_to(crowd3)
+    run = out / "crowd3"
+    run.mkdir()
+    cfg = tmp_path / "cfg.yaml"
+    cfg.write_text((crowd3 / "lines.yaml").read_text() + ("model:\n  reid: {reentry: false}\n" if reid else ""))
+    worker = subprocess.run([str(eval_python), "-m", "edgewatch", "-i", str(crowd3 / "video.mp4"), "-c", str(cfg),
+                             "-m", "person-detection-retail-0013", "--detections", str(run / "detections-reid.txt"),
+                             "--tracks", str(tmp_path / "tracks.txt"), "--summary", str(tmp_path / "summary.json"),
+                             "--no-progress"], env=worker_env, capture_output=True, text=True, timeout=300)
+    assert worker.returncode == 0, worker.stderr
+    r = subprocess.run([str(eval_python), str(REPO / "bench" / "replay.py"), "--out", str(out), "--json",
+                        str(tmp_path / "replay.json"), *([] if reid else ["--no-reid"])],
+                       env=worker_env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    (got,) = json.loads((tmp_path / "replay.json").read_text())
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert got["lines"] == summary["lines"] and got["unique"] == summary["total"]
+    assert sum(c["in"] + c["out"] for c in got["lines"].values()) > 0  # people did cross
+    # the same people in the same frames (boxes differ by the detections file's rounding to 0.01 px)
+    worker_rows = sorted(tuple(line.split(",")[:2]) for line in (tmp_path / "tracks.txt").read_text().splitlines())
+    replay_rows = sorted(tuple(line.split(",")[:2])
+                         for line in (run / ("replay-reid.txt" if reid else "replay.txt")).read_text().splitlines())
+    assert replay_rows == worker_rows
