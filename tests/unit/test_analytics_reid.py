@@ -152,3 +152,41 @@ def test_appearance_iou_sets_how_much_overlap_puts_a_box_in_question() -> None:
                 assert sorted(t.id for t in facts.tracks) == [1, 2]
         embedded[appearance_iou] = a.embed.boxes
     assert embedded[None] >= 2 * 25 and embedded[0.35] <= 4, embedded
+
+
+class ByPlace(Views):
+    """Alice where she stood; a box anywhere else looks like Bob (a bad view of her, or someone else)."""
+
+    def __call__(self, frame: Frame, boxes: list) -> list[np.ndarray]:
+        self.boxes += len(boxes)
+        return [noisy(ALICE if b[0] == 350 else BOB) for b in boxes]
+
+
+def refused_box(alice_back: bool) -> list:
+    """Alice stands mid-frame for 2 s, is lost, and 0.5 s later a box overlapping her place (IoU 0.33)
+    that looks unlike her appears: her lost track refuses it, it starts a track of its own. With
+    `alice_back`, Alice is seen again where she stood 2.5 s after she was lost."""
+    cfg = config(reid=True)
+    a = Analytics(only(cfg), cfg.model, (W, H), embed=ByPlace())
+    facts = []
+    for i in range(100):
+        dets = [Detection((380, 120, 440, 320), 0.9)] if i >= 25 else []
+        if i < 20 or (alice_back and i >= 45):
+            dets.append(Detection((350, 120, 410, 320), 0.9))
+        facts.append(a.update(ModelOutput(Frame(i, i / 10, 0.0, IMG), 1.0, detections=dets)))
+    return facts
+
+
+def test_a_box_a_lost_track_refused_counts_only_once_that_track_is_seen_again() -> None:
+    facts = refused_box(alice_back=True)
+    enters = [e.data["track_id"] for f in facts for e in f.events if e.type == "person_enter"]
+    assert enters == [1, 2]  # the refused box is a person of its own from the start
+    assert facts[30].total == 1  # but not counted while Alice may still come back
+    assert facts[-1].total == 2  # she did: two people
+
+
+def test_a_box_a_lost_track_refused_was_that_person_if_the_track_ends_unseen() -> None:
+    facts = refused_box(alice_back=False)
+    enters = [e.data["track_id"] for f in facts for e in f.events if e.type == "person_enter"]
+    assert enters == [1, 2] and [t.id for t in facts[-1].tracks] == [2]  # tracked as anyone
+    assert facts[-1].total == 1  # Alice's track ended unseen: the box was her

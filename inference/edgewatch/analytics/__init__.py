@@ -93,7 +93,8 @@ class Analytics:
         if self.embed is not None:
             self._views(output.frame, step)
         events += self._remove(step.removed)
-        events += self.people.confirm(step.confirmed, now)
+        events += self.people.confirm(step.confirmed, now, frozenset(st.key for st in step.active if not st.visible))
+        self.people.refound(step.refound)
         first_steps = []
         new_keys = {st.key for st in step.confirmed}
         earlier = [st for st in step.active if st.key not in new_keys]

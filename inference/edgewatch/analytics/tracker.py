@@ -12,7 +12,8 @@ Per frame:
    (1 - cosine similarity) where two tracks could take a detection, a track has two candidates (at
    IoU >= tracker.appearance_iou, default match_iou), or a lost track is coming back (only those
    detections are embedded; a lost track is not found
-   again by someone less similar than tracker.appearance_min; a track with no view yet counts as a
+   again by someone less similar than tracker.appearance_min, and the new track that box starts keeps
+   its key in `maybe_of` for the unique count, counting.py; a track with no view yet counts as a
    borderline look-alike, so it neither wins nor loses a conflict for want of one);
 3. low-score detections (>= tracker.low_threshold) may only continue confirmed tracks seen last frame,
    and only lying nearly where the track is predicted (IoU >= tracker.low_match_iou, as ByteTrack's
@@ -78,6 +79,9 @@ class TrackState:
     embedding: np.ndarray | None = None  # running mean of re-id views (re-id on), for the gallery
     embedded_s: float | None = None  # when the last view was added
     views: int = 0
+    # (re-id on) the key of a lost track whose box this one's first box was refused as too unlike: maybe the
+    # same person seen too badly to tell, so the unique count waits (counting.py)
+    maybe_of: int | None = None
     # (time, box, score) of each detection before confirmation, so lines, zones and the tracks file can
     # replay a person's first steps once they count; emptied after that.
     history: list[tuple[float, Box, float]] = field(default_factory=list)
@@ -175,6 +179,7 @@ class _Looks:
         self.embed = embed
         self.on = embed is not None
         self.cache: dict[int, np.ndarray] = {}
+        self.refused: dict[int, int] = {}  # detection -> key of the lost track refused it as too unlike
 
     def similarity(self, track_embs: list, det_idx: list[int], rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
         """Cosine similarity of the chosen tracks and detections (NaN elsewhere)."""
@@ -287,7 +292,9 @@ class Tracker:
                     sim[np.ix_(unseen, cols)] = _UNSEEN_SIM
                     cost += self.cfg.appearance_weight * np.where(np.isnan(sim), 0.0, 1.0 - sim)
                     # Someone else walking where a person was lost is not them.
-                    iou[lost] = np.where(sim[lost] < self.cfg.appearance_min, 0.0, iou[lost])
+                    unlike = lost[:, None] & (sim < self.cfg.appearance_min) & (iou >= floor)
+                    look.refused.update((det_idx[c], tracks[r].key) for r, c in zip(*np.nonzero(unlike), strict=True))
+                    iou[unlike] = 0.0
             pairs = match(iou, floor, cost)
             for r, c in pairs:
                 tracks[r].see(detections[det_idx[c]], t)
@@ -323,6 +330,7 @@ class Tracker:
         taken = [tr.box for tr in self._tracks if tr.visible]
         for i in [i for i in left_high if not doubles(detections[i].box, taken)]:
             self._tracks.append(self._new(detections[i], t))
+            self._tracks[-1].maybe_of = look.refused.get(i)
             if self.cfg.min_hits <= 1:
                 self._tracks[-1].confirmed = True
                 step.confirmed.append(self._tracks[-1])
