@@ -10,6 +10,10 @@ file writer; with re-id, every detection's embedding is computed once from the c
 DIR/<clip>/embeddings.npz, so later runs take a few seconds a clip. The figures match the worker's on the
 same detections (a box's coordinates are rounded to 0.01 px in the file). Prints, per clip, the lines'
 error as over/under counts (summed over lines and directions), IDF1, HOTA, ID switches and unique count.
+
+--why lists, per clip, each true crossing no track counted (with the tracks that covered that person from
+3 s before to 3 s after, as `frame:track`) and each crossing counted that is not in the truth (with the
+true person the track was on): where the line counts go wrong, to look at frame by frame.
 """
 
 from __future__ import annotations
@@ -25,7 +29,8 @@ import numpy as np
 
 from edgewatch import mot
 from edgewatch.analytics import Analytics
-from edgewatch.config import load_yaml, merge_tree, validate
+from edgewatch.analytics.association import iou_matrix
+from edgewatch.config import LineConfig, load_yaml, merge_tree, validate
 from edgewatch.evaluation import score
 from edgewatch.publishers.motfiles import TracksOutput
 from edgewatch.types import Detection, Frame, ModelOutput
@@ -70,8 +75,10 @@ def embeddings(video: Path, dets: mot.MotRows, cache: Path) -> dict[tuple, np.nd
     return out
 
 
-def replay(out_dir: Path, clip: str, tracker: dict, reid: bool, tracks_file: Path) -> dict:
-    """One clip's analytics on its saved detections; returns the summary."""
+def replay(out_dir: Path, clip: str, tracker: dict, reid: bool, tracks_file: Path,
+           crossings: list | None = None) -> dict:
+    """One clip's analytics on its saved detections; returns the summary. `crossings` gets each line
+    crossing counted: (frame, person id, line, direction)."""
     folder = out_dir / "clips" / clip
     data = load_yaml(folder / "lines.yaml")
     if reid:
@@ -96,10 +103,49 @@ def replay(out_dir: Path, clip: str, tracker: dict, reid: bool, tracks_file: Pat
         rows = dets.at(n)
         found = [Detection(tuple(float(v) for v in b), float(s)) for b, s in zip(rows.box, rows.conf, strict=True)]
         frame = Frame(n - 1, (n - 1) / crowd.FPS, 0.0, None)
-        writer.frame(analytics.update(ModelOutput(frame, 0.0, detections=found)))
+        facts = analytics.update(ModelOutput(frame, 0.0, detections=found))
+        writer.frame(facts)
+        if crossings is not None:
+            crossings += [(round(e.video_s * crowd.FPS) + 1, e.data["track_id"], e.data["line"], e.data["direction"])
+                          for e in facts.events if e.type == "line_cross"]
     analytics.finish((frames - 1) / crowd.FPS)
     writer.close()
     return analytics.summary()
+
+
+def _on(rows: mot.MotRows, ident: int, other: mot.MotRows, frame_no: int) -> int | None:
+    """The id in `other` whose box covers `ident`'s in `rows` at a frame (IoU >= 0.3), if any."""
+    mine, theirs = rows.at(frame_no), other.at(frame_no)
+    sel = mine.ident == ident
+    if not sel.any() or len(theirs) == 0:
+        return None
+    iou = iou_matrix([tuple(mine.box[sel][0])], [tuple(b) for b in theirs.box])[0]
+    j = int(np.argmax(iou))
+    return int(theirs.ident[j]) if iou[j] >= 0.3 else None
+
+
+def why(gt: mot.MotRows, tracks: mot.MotRows, counted: list) -> None:
+    """Print the true crossings nobody counted and the counted ones the truth has not (see --why)."""
+    truth = score.line_crossings(gt, [LineConfig(**ln) for ln in crowd.LINES], (crowd.W, crowd.H), crowd.FPS)
+    window = int(3 * crowd.FPS)  # a person hidden in a group counts when found, up to 3 s later (lines.py)
+    left = list(counted)
+    for f, person, line, way in truth:
+        near = [c for c in left if c[2:] == (line, way) and abs(c[0] - f) <= window]
+        covering = {_on(gt, person, tracks, n) for n in range(f - 5, f + 6)}
+        mine = [c for c in near if c[1] in covering] or near  # the track on them, else one at that time
+        if mine:
+            left.remove(min(mine, key=lambda c: abs(c[0] - f)))
+            continue
+        runs, last = [], object()
+        for n in range(f - window, f + window + 1):
+            on = _on(gt, person, tracks, n) if (gt.at(n).ident == person).any() else "gone"
+            if on != last:
+                runs.append(f"{n}:{'-' if on is None else on}")
+                last = on
+        print(f"  missed  frame {f}: true person {person} {line} {way}; covered by {' '.join(runs)}")
+    for f, pid, line, way in left:
+        print(f"  counted frame {f}: track {pid} {line} {way}, not in the truth; it was on true person "
+              f"{_on(tracks, pid, gt, f)}")
 
 
 def main() -> None:
@@ -109,6 +155,7 @@ def main() -> None:
     ap.add_argument("--no-reid", action="store_true")
     ap.add_argument("--tracker", action="append", default=[], metavar="KEY=VALUE", help="tracker setting (YAML value)")
     ap.add_argument("--json", type=Path, help="also write the figures here")
+    ap.add_argument("--why", action="store_true", help="list the crossings missed and counted wrongly")
     a = ap.parse_args()
     import yaml
 
@@ -122,7 +169,8 @@ def main() -> None:
     results = []
     for clip in clips:
         tracks = a.out / clip / ("replay.txt" if a.no_reid else "replay-reid.txt")
-        s = replay(a.out, clip, tracker, not a.no_reid, tracks)
+        counted: list = []
+        s = replay(a.out, clip, tracker, not a.no_reid, tracks, counted)
         truth = json.loads((a.out / "clips" / clip / "truth.json").read_text())
         diffs = [s["lines"][k][d] - truth["lines"][k][d] for k in truth["lines"] for d in ("in", "out")]
         o, u = sum(x for x in diffs if x > 0), -sum(x for x in diffs if x < 0)
@@ -132,6 +180,8 @@ def main() -> None:
                         **{k: float(v) for k, v in m.items()}})
         print(f"{clip:14} lines +{o} -{u}  IDF1 {m['IDF1']:.3f}  HOTA {m['HOTA']:.3f}  IDSW {int(m['IDSW']):4d}  "
               f"unique {s['total']} ({truth['people']})", flush=True)
+        if a.why:
+            why(mot.read(a.out / "clips" / clip / "gt" / "gt.txt").where_considered(), mot.read(tracks), counted)
     print(f"lines off {over + under} (+{over} -{under}) over {len(clips)} clips")
     if a.json:
         a.json.write_text(json.dumps(results, indent=1))

@@ -90,33 +90,3 @@ def test_a_new_track_far_from_anyone_lost_does_not_count_a_crossing() -> None:
     # Found again more than a person's height away: nothing says it is the same person.
     facts = _lost_and_new(560)
     assert (facts[-1].lines[0].in_count, facts[-1].lines[0].out_count) == (0, 0)
-
-
-def _found_beside(a_step: float, first_seen: int, b_offset: float, b_step: float, frames: int = 40) -> list:
-    """A walks right across the door from x 100, `a_step` px a frame, and stops at 580. B, 50 px further
-    back (feet at y 330), is hidden in A's box until frame `first_seen`, then found `b_offset` px beside A
-    walking `b_step` px a frame: a new track, with no lost track to take over."""
-    a = analytics(validate({"lines": [DOOR]}), (W, H))
-    ax = [min(100 + a_step * i, 580) for i in range(frames)]
-    dets = [[Detection(feet_box(x), 0.9)] for x in ax]
-    for i in range(first_seen, frames):
-        dets[i].append(Detection(feet_box(ax[first_seen] + b_offset + b_step * (i - first_seen), 330), 0.9))
-    return [a.update(ModelOutput(Frame(i, i / 10, 0.0, IMG), 1.0, detections=d)) for i, d in enumerate(dets)]
-
-
-def test_a_person_hidden_beside_a_companion_crosses_with_them() -> None:
-    # A crosses at frame 15; B is first seen at frame 20, 66 px past the line, walking on the same way.
-    facts = _found_beside(a_step=20, first_seen=20, b_offset=-50, b_step=20)
-    assert (facts[-1].lines[0].in_count, facts[-1].lines[0].out_count) == (2, 0)
-    assert facts[-1].total == 2
-
-
-def test_a_person_found_beside_someone_walking_the_other_way_does_not_count() -> None:
-    facts = _found_beside(a_step=20, first_seen=20, b_offset=50, b_step=-8)
-    assert (facts[-1].lines[0].in_count, facts[-1].lines[0].out_count) == (1, 0)
-
-
-def test_a_companion_who_crossed_long_ago_does_not_carry_a_new_person_over() -> None:
-    # A crosses at frame 57 and B is first seen beside them 3.4 s later, both still walking.
-    facts = _found_beside(a_step=5, first_seen=91, b_offset=-50, b_step=5, frames=110)
-    assert (facts[-1].lines[0].in_count, facts[-1].lines[0].out_count) == (1, 0)

@@ -26,12 +26,17 @@ def test_replay_gives_the_workers_figures(eval_python, worker_env, crowd3, tmp_p
                              "--no-progress"], env=worker_env, capture_output=True, text=True, timeout=300)
     assert worker.returncode == 0, worker.stderr
     r = subprocess.run([str(eval_python), str(REPO / "bench" / "replay.py"), "--out", str(out), "--json",
-                        str(tmp_path / "replay.json"), *([] if reid else ["--no-reid"])],
+                        str(tmp_path / "replay.json"), "--why", *([] if reid else ["--no-reid"])],
                        env=worker_env, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     (got,) = json.loads((tmp_path / "replay.json").read_text())
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert got["lines"] == summary["lines"] and got["unique"] == summary["total"]
+    # --why lists each true crossing missed and each counted one the truth has not: as many as the counts say
+    listed = r.stdout.splitlines()
+    missed = sum(line.startswith("  missed ") for line in listed)
+    wrong = sum(line.startswith("  counted ") for line in listed)
+    assert missed - wrong == got["under"] - got["over"]
     assert sum(c["in"] + c["out"] for c in got["lines"].values()) > 0  # people did cross
     # the same people in the same frames (boxes differ by the detections file's rounding to 0.01 px)
     worker_rows = sorted(tuple(line.split(",")[:2]) for line in (tmp_path / "tracks.txt").read_text().splitlines())

@@ -21,7 +21,7 @@ from .classwatch import ClassWatch
 from .counting import PeopleCounter
 from .lines import LineCounter
 from .reid import ReidGallery
-from .tracker import Tracker, TrackState, lost_near, walking_with
+from .tracker import Tracker, TrackState, lost_near
 from .zones import ZoneWatcher
 
 __all__ = ["Analytics"]
@@ -93,19 +93,13 @@ class Analytics:
         if self.embed is not None:
             self._views(output.frame, step)
         events += self._remove(step.removed)
-        events += self.people.confirm(step.confirmed, now, frozenset(st.key for st in step.active if not st.visible))
-        self.people.refound(step.refound)
+        events += self.people.confirm(step.confirmed, now)
         first_steps = []
-        new_keys = {st.key for st in step.confirmed}
-        earlier = [st for st in step.active if st.key not in new_keys]
-        margin = self.cfg.tracker.edge_margin
         for st in step.confirmed:  # lines and zones see a new person's steps from their first frame
             pid = self.people.person_id(st.key)
-            lost = lost_near(st, step.active, self.frame_size, margin)
+            lost = lost_near(st, step.active, self.frame_size, self.cfg.tracker.edge_margin)
             if lost is not None:
                 self.lines.hand_over(self.people.person_id(lost.key), pid)
-            elif (mate := walking_with(st, earlier, self.frame_size, margin)) is not None:
-                self.lines.came_with(pid, self.people.person_id(mate.key), st.first_s)
             for t, box, score in st.history[:-1]:
                 events += self.lines.update({pid: box}, t)
                 events += self.zones.update({pid: box}, t)

@@ -3,12 +3,6 @@
 A person is a confirmed tracker track. Times are video seconds: enter_s is when the track was first
 detected (not when it was confirmed, min_hits frames later), exit_s is when it was last detected.
 Sides are the frame border the first / last box touched (tracker.edge_margin), None if mid-frame.
-
-With re-id, a lost track refuses a box that looks too unlike its person (tracker.appearance_min), and
-that box starts a new track. Often it was the same person, seen badly (half hidden in a crowd). So such
-a new person is counted in the unique total only once the lost one is seen again (two people after
-all); if the lost track ends unseen, the new one was that person, counted already. Everything else about
-them (id, stay, lines, zones) is as for anyone.
 """
 
 from __future__ import annotations
@@ -31,14 +25,12 @@ class PeopleCounter:
         self._ids: dict[int, int] = {}  # tracker key -> person id, for tracks alive now
         self._open: dict[int, Track] = {}  # person id -> Track, people in the frame
         self._finished: dict[int, Track] = {}  # person id -> Track, people who left
-        self._doubtful: dict[int, list[int]] = {}  # key of a lost track -> people not counted yet: maybe them
         self.total = 0
 
     # -- per-frame -------------------------------------------------------------------------------
 
-    def confirm(self, states: list[TrackState], now_s: float, lost: frozenset[int] = frozenset()) -> list[Event]:
-        """Give newly confirmed tracks a person id - an old one if re-id recognises them. `lost`: keys of
-        the confirmed tracks not seen now (a new track found in a box one of them refused waits to count)."""
+    def confirm(self, states: list[TrackState], now_s: float) -> list[Event]:
+        """Give newly confirmed tracks a person id - an old one if re-id recognises them."""
         events = []
         for st in states:
             side = border_side(st.first_box, self.frame_size, self.margin)
@@ -51,11 +43,7 @@ class PeopleCounter:
                 track = Track(id=self._next_id, box=st.box, score=st.score, enter_s=st.first_s,
                               last_seen_s=st.last_seen_s, enter_side=side)
                 self._next_id += 1
-                if st.maybe_of in lost:  # the track that refused them may come back: wait
-                    self._doubtful.setdefault(st.maybe_of, []).append(track.id)
-                elif st.maybe_of is None or st.maybe_of in self._ids:  # no doubt, or it is back in sight
-                    self.total += 1
-                # else it ended unseen meanwhile: they were that person, counted already
+                self.total += 1
             self._ids[st.key] = track.id
             self._open[track.id] = track
             events.append(Event("person_enter", st.first_s, {"track_id": track.id, "side": side}))
@@ -70,16 +58,10 @@ class PeopleCounter:
             out.append(track)
         return out
 
-    def refound(self, states: list[TrackState]) -> None:
-        """Lost tracks seen again: the people found in boxes they refused were someone else; they count."""
-        for st in states:
-            self.total += len(self._doubtful.pop(st.key, []))
-
     def remove(self, states: list[TrackState]) -> list[Event]:
         """Close people whose tracks ended: they left when last seen, by the border they last touched."""
         events = []
         for st in states:
-            self._doubtful.pop(st.key, None)  # never seen again: the people who waited were them
             pid = self._ids.pop(st.key, None)
             if pid is None:
                 continue
@@ -111,7 +93,6 @@ class PeopleCounter:
         """Start the next day's totals: those who left are done with; those in the frame now are
         the new day's first people (same ids, so their leave events still match their enter)."""
         self._finished.clear()
-        self._doubtful.clear()
         self.total = len(self._open)
         if self.gallery is not None:
             self.gallery.clear()  # a person back after midnight is one of the new day's people

@@ -11,9 +11,6 @@ does not count).
 
 A track that broke off in a crowd: the new track found where it was lost takes over its sides
 (`hand_over`, chosen by tracker.lost_near), so a crossing made while nobody tracked the person counts.
-A person hidden in a group (one box for two walking side by side) and first tracked when it opens up:
-if no lost track was theirs, they start from the side the companion they walked in with
-(tracker.walking_with) was on before crossing, if that crossing was lately (`came_with`), so they count too.
 """
 
 from __future__ import annotations
@@ -21,9 +18,6 @@ from __future__ import annotations
 from ..config import LineConfig
 from ..types import Box, Event, LineCount, Point
 from .geometry import anchor, jitter_band
-
-# came_with: how lately the companion crossed (crowd clips, bench/replay.py: 2 s misses more, 4 s no better)
-_WITH_S = 3.0
 
 
 class CountingLine:
@@ -37,8 +31,6 @@ class CountingLine:
         self.count = LineCount(cfg.name)
         self._side: dict[int, tuple[int, Point]] = {}  # person id -> (settled side, point there)
         self._pending: dict[int, tuple[int, Point, int]] = {}  # person id -> (new side, first point there, frames)
-        # person id -> time of their last crossing, and the side and point they came from
-        self._crossed: dict[int, tuple[float, int, Point]] = {}
 
     def _signed_dist(self, p: Point) -> float:
         """Negative on the left of A->B as seen on screen (y grows downwards)."""
@@ -73,7 +65,6 @@ class CountingLine:
             return None
         self._pending.pop(person_id, None)
         self._side[person_id] = (side, p)
-        self._crossed[person_id] = (now_s, *prev)
         if not self._within_segment(prev[1], first):
             return None
         direction = "in" if side < 0 else "out"
@@ -86,12 +77,6 @@ class CountingLine:
     def forget(self, person_id: int) -> None:
         self._side.pop(person_id, None)
         self._pending.pop(person_id, None)
-        self._crossed.pop(person_id, None)
-
-    def came_with(self, new: int, companion: int, found_s: float) -> None:
-        crossed = self._crossed.get(companion)
-        if crossed is not None and crossed[0] >= found_s - _WITH_S:
-            self._side[new] = crossed[1:]
 
     def hand_over(self, old: int, new: int) -> None:
         if old in self._side:
@@ -143,13 +128,6 @@ class LineCounter:
         starts over)."""
         for line in self.lines:
             line.hand_over(old, new)
-
-    def came_with(self, new: int, companion: int, found_s: float) -> None:
-        """A new person, first seen at `found_s` beside `companion` (tracker.walking_with): on every line
-        the companion crossed in the _WITH_S seconds before, they start from the side the companion came
-        from, so they count as crossing too."""
-        for line in self.lines:
-            line.came_with(new, companion, found_s)
 
     def counts(self) -> list[LineCount]:
         return [LineCount(line.name, line.count.in_count, line.count.out_count) for line in self.lines]

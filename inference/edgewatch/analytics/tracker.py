@@ -12,8 +12,7 @@ Per frame:
    (1 - cosine similarity) where two tracks could take a detection, a track has two candidates (at
    IoU >= tracker.appearance_iou, default match_iou), or a lost track is coming back (only those
    detections are embedded; a lost track is not found
-   again by someone less similar than tracker.appearance_min, and the new track that box starts keeps
-   its key in `maybe_of` for the unique count, counting.py; a track with no view yet counts as a
+   again by someone less similar than tracker.appearance_min; a track with no view yet counts as a
    borderline look-alike, so it neither wins nor loses a conflict for want of one);
 3. low-score detections (>= tracker.low_threshold) may only continue confirmed tracks seen last frame,
    and only lying nearly where the track is predicted (IoU >= tracker.low_match_iou, as ByteTrack's
@@ -47,13 +46,11 @@ from .geometry import anchor, border_side
 from .kalman import BoxKalman
 from .reid import normalise as _normalise
 
-__all__ = ["Tracker", "TrackState", "TrackerStep", "iou_matrix", "lost_near", "match", "walking_with"]
+__all__ = ["Tracker", "TrackState", "TrackerStep", "iou_matrix", "lost_near", "match"]
 
 _STILL_IOU = 0.8  # a stale track is found again only by a box nearly where it was last seen (measured: 0.5-0.7
 # let people walking through that spot take the id in a crowd)
 _HANDOVER_S = 2.0  # lost_near: measured on the six crowd clips (1-3 s alike; a reach of 1.5 heights over-counts)
-# walking_with: a box overlapping the companion's this much is a second box around them (crowd clips: over-counts without)
-_SAME_IOU = 0.3
 _EMB_MOMENTUM = 0.9  # running mean of re-id embeddings: smooth over pose changes
 _UNSEEN_SIM = 0.6  # a track without a view yet, in an appearance conflict: as alike as ReidConfig.threshold
 # calls the same person. Left out of the appearance cost it was a perfect look-alike and won every
@@ -79,9 +76,6 @@ class TrackState:
     embedding: np.ndarray | None = None  # running mean of re-id views (re-id on), for the gallery
     embedded_s: float | None = None  # when the last view was added
     views: int = 0
-    # (re-id on) the key of a lost track whose box this one's first box was refused as too unlike: maybe the
-    # same person seen too badly to tell, so the unique count waits (counting.py)
-    maybe_of: int | None = None
     # (time, box, score) of each detection before confirmation, so lines, zones and the tracks file can
     # replay a person's first steps once they count; emptied after that.
     history: list[tuple[float, Box, float]] = field(default_factory=list)
@@ -134,33 +128,6 @@ def lost_near(new: TrackState, tracks: list[TrackState], frame_size: tuple[int, 
     return best
 
 
-def walking_with(new: TrackState, tracks: list[TrackState], frame_size: tuple[int, int],
-                 edge_margin: float) -> TrackState | None:
-    """Of `tracks` (confirmed, seen now), the one a newly confirmed track walked in with, hidden beside or
-    behind them until the group opened up: the nearest whose feet are within one height of where the new
-    one's were first, walking the same way, and not a second box around the same person (IoU below
-    _SAME_IOU). None for a track born at the frame's border (it walked in) or one that stands. Line
-    counting lets the new one cross where the companion crossed lately (LineCounter.came_with)."""
-    if border_side(new.first_box, frame_size, edge_margin) is not None:
-        return None
-    (fx, fy), (x, y) = anchor(new.first_box), anchor(new.box)
-    height = new.first_box[3] - new.first_box[1]
-    way = np.array([x - fx, y - fy])
-    if np.hypot(*way) < 0.05 * height:
-        return None
-    best, best_d = None, height
-    for tr in tracks:
-        if tr is new or not tr.visible or iou_matrix([new.box], [tr.box])[0, 0] >= _SAME_IOU:
-            continue
-        if float(way @ np.array(tr.kf.velocity)) < 0:
-            continue  # walking the other way: not together
-        tx, ty = anchor(tr.box)
-        d = float(np.hypot(tx - fx, ty - fy))
-        if d <= best_d:
-            best, best_d = tr, d
-    return best
-
-
 @dataclass
 class TrackerStep:
     """What changed in one frame."""
@@ -179,7 +146,6 @@ class _Looks:
         self.embed = embed
         self.on = embed is not None
         self.cache: dict[int, np.ndarray] = {}
-        self.refused: dict[int, int] = {}  # detection -> key of the lost track refused it as too unlike
 
     def similarity(self, track_embs: list, det_idx: list[int], rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
         """Cosine similarity of the chosen tracks and detections (NaN elsewhere)."""
@@ -292,9 +258,7 @@ class Tracker:
                     sim[np.ix_(unseen, cols)] = _UNSEEN_SIM
                     cost += self.cfg.appearance_weight * np.where(np.isnan(sim), 0.0, 1.0 - sim)
                     # Someone else walking where a person was lost is not them.
-                    unlike = lost[:, None] & (sim < self.cfg.appearance_min) & (iou >= floor)
-                    look.refused.update((det_idx[c], tracks[r].key) for r, c in zip(*np.nonzero(unlike), strict=True))
-                    iou[unlike] = 0.0
+                    iou[lost] = np.where(sim[lost] < self.cfg.appearance_min, 0.0, iou[lost])
             pairs = match(iou, floor, cost)
             for r, c in pairs:
                 tracks[r].see(detections[det_idx[c]], t)
@@ -330,7 +294,6 @@ class Tracker:
         taken = [tr.box for tr in self._tracks if tr.visible]
         for i in [i for i in left_high if not doubles(detections[i].box, taken)]:
             self._tracks.append(self._new(detections[i], t))
-            self._tracks[-1].maybe_of = look.refused.get(i)
             if self.cfg.min_hits <= 1:
                 self._tracks[-1].confirmed = True
                 step.confirmed.append(self._tracks[-1])
