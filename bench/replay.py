@@ -26,6 +26,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import yaml
 
 from edgewatch import mot
 from edgewatch.analytics import Analytics
@@ -127,7 +128,9 @@ def _on(rows: mot.MotRows, ident: int, other: mot.MotRows, frame_no: int) -> int
 def why(gt: mot.MotRows, tracks: mot.MotRows, counted: list) -> None:
     """Print the true crossings nobody counted and the counted ones the truth has not (see --why)."""
     truth = score.line_crossings(gt, [LineConfig(**ln) for ln in crowd.LINES], (crowd.W, crowd.H), crowd.FPS)
-    window = int(3 * crowd.FPS)  # a person hidden in a group counts when found, up to 3 s later (lines.py)
+    # Matched within 3 s: a crossing made while a track was broken off counts when the new track is
+    # confirmed and takes the lost one's side (lines.py), seconds later.
+    window = int(3 * crowd.FPS)
     left = list(counted)
     for f, person, line, way in truth:
         near = [c for c in left if c[2:] == (line, way) and abs(c[0] - f) <= window]
@@ -157,8 +160,6 @@ def main() -> None:
     ap.add_argument("--json", type=Path, help="also write the figures here")
     ap.add_argument("--why", action="store_true", help="list the crossings missed and counted wrongly")
     a = ap.parse_args()
-    import yaml
-
     tracker = {}
     for item in a.tracker:
         key, _, value = item.partition("=")
