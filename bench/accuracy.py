@@ -11,7 +11,10 @@ One worker run per clip writes both the detections it gave its tracker (--detect
 (--tracks); ByteTrack (defaults, the clip's frame rate) gets that detections file. Targets (issue 10):
 IDF1 and HOTA >= ByteTrack's + 0.05 on every clip, ID switches <= ByteTrack's, line counts exact, the
 course video's 6 people each within 1.5 s, the tracker's own cost under 1 ms a frame with 10 people.
-Beside the line counts it prints what a perfect tracker would count from the same detections.
+Beside the line counts it prints what a perfect tracker would count from the same detections, and each
+tracker's errors crossing by crossing (true crossings missed, crossings counted without one; Edgewatch's
+from its analytics run again on the saved detections, bench/replay.py): totals can be right while
+crossings are not.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import crowd  # noqa: E402
+import replay  # noqa: E402
 
 from edgewatch import mot  # noqa: E402
 from edgewatch.config import LineConfig, TrackerConfig  # noqa: E402
@@ -105,6 +109,11 @@ def lines_off(counted: dict, truth: dict) -> str:
     return "exact" if off == 0 else f"off by {off}"
 
 
+def per_crossing(clip: str, name: str, truth: mot.MotRows, tracks: Path, counted: list) -> None:
+    missed, wrong = replay.crossing_errors(truth, mot.read(tracks, name), counted)
+    print(f"{clip:9} {name:10} per crossing: {len(missed)} true crossings missed, {len(wrong)} counted without one")
+
+
 def course_check(work: Path) -> tuple[int, float, bool]:
     truth = json.loads(crowd.TRUTH.read_text())
     work.mkdir(exist_ok=True)
@@ -154,6 +163,16 @@ def main() -> None:
             print(f"{clip.name:9} {name:10} " + " ".join(f"{m[k]:6.3f}" if k != "IDSW" else f"{int(m[k]):6d}" for k in METRICS)
                   + f"  {unique:3d}/{truth['people']:<3d} {lines_off(counted, truth['lines'])} "
                   f"{counted} / {truth['lines']}" + (f"  {s['fps']:.0f} fps" if s else ""))
+        # Totals can be right while crossings are not (a miss here, a count for nobody there): crossing by
+        # crossing, from the worker's analytics run again on its own detections (bench/replay.py).
+        truth_rows = mot.read(gt, "ground truth").where_considered()
+        for name, reid in (("edgewatch", False), ("ew+reid", True)):
+            counted: list = []
+            replay.replay(a.out, clip.name, {}, reid, work / f"replay{'-reid' if reid else ''}.txt", counted)
+            per_crossing(clip.name, name, truth_rows, work / f"replay{'-reid' if reid else ''}.txt", counted)
+        rows = mot.read(theirs, "bytetrack")
+        per_crossing(clip.name, "bytetrack", truth_rows, theirs,
+                     score.line_crossings(rows, lines, (crowd.W, crowd.H), crowd.FPS))
         ideal = ideal_line_counts(det, gt, lines)
         print(f"{clip.name:9} a perfect tracker on these detections: lines {lines_off(ideal, truth['lines'])} "
               f"{ideal}")

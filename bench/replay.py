@@ -125,13 +125,15 @@ def _on(rows: mot.MotRows, ident: int, other: mot.MotRows, frame_no: int) -> int
     return int(theirs.ident[j]) if iou[j] >= 0.3 else None
 
 
-def why(gt: mot.MotRows, tracks: mot.MotRows, counted: list) -> None:
-    """Print the true crossings nobody counted and the counted ones the truth has not (see --why)."""
+def crossing_errors(gt: mot.MotRows, tracks: mot.MotRows, counted: list) -> tuple[list[str], list[str]]:
+    """Crossing by crossing: (missed, wrong), a line for each true crossing no track counted (with the
+    tracks that covered that person, `frame:track`) and for each counted crossing the truth has not (with
+    the true person the track was on). `counted`: (frame, track id, line, direction) as replay() gives."""
     truth = score.line_crossings(gt, [LineConfig(**ln) for ln in crowd.LINES], (crowd.W, crowd.H), crowd.FPS)
     # Matched within 3 s: a crossing made while a track was broken off counts when the new track is
     # confirmed and takes the lost one's side (lines.py), seconds later.
     window = int(3 * crowd.FPS)
-    left = list(counted)
+    left, missed = list(counted), []
     for f, person, line, way in truth:
         near = [c for c in left if c[2:] == (line, way) and abs(c[0] - f) <= window]
         covering = {_on(gt, person, tracks, n) for n in range(f - 5, f + 6)}
@@ -145,10 +147,10 @@ def why(gt: mot.MotRows, tracks: mot.MotRows, counted: list) -> None:
             if on != last:
                 runs.append(f"{n}:{'-' if on is None else on}")
                 last = on
-        print(f"  missed  frame {f}: true person {person} {line} {way}; covered by {' '.join(runs)}")
-    for f, pid, line, way in left:
-        print(f"  counted frame {f}: track {pid} {line} {way}, not in the truth; it was on true person "
-              f"{_on(tracks, pid, gt, f)}")
+        missed.append(f"frame {f}: true person {person} {line} {way}; covered by {' '.join(runs)}")
+    wrong = [f"frame {f}: track {pid} {line} {way}, not in the truth; it was on true person "
+             f"{_on(tracks, pid, gt, f)}" for f, pid, line, way in left]
+    return missed, wrong
 
 
 def main() -> None:
@@ -182,7 +184,9 @@ def main() -> None:
         print(f"{clip:14} lines +{o} -{u}  IDF1 {m['IDF1']:.3f}  HOTA {m['HOTA']:.3f}  IDSW {int(m['IDSW']):4d}  "
               f"unique {s['total']} ({truth['people']})", flush=True)
         if a.why:
-            why(mot.read(a.out / "clips" / clip / "gt" / "gt.txt").where_considered(), mot.read(tracks), counted)
+            gt = mot.read(a.out / "clips" / clip / "gt" / "gt.txt").where_considered()
+            missed, wrong = crossing_errors(gt, mot.read(tracks), counted)
+            print("".join(f"  missed  {m}\n" for m in missed) + "".join(f"  counted {w}\n" for w in wrong), end="")
     print(f"lines off {over + under} (+{over} -{under}) over {len(clips)} clips")
     if a.json:
         a.json.write_text(json.dumps(results, indent=1))
