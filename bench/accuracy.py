@@ -109,8 +109,8 @@ def lines_off(counted: dict, truth: dict) -> str:
     return "exact" if off == 0 else f"off by {off}"
 
 
-def per_crossing(clip: str, name: str, truth: mot.MotRows, tracks: Path, counted: list) -> None:
-    missed, wrong = replay.crossing_errors(truth, mot.read(tracks, name), counted)
+def per_crossing(clip: str, name: str, truth: mot.MotRows, tracks: mot.MotRows, counted: list) -> None:
+    missed, wrong = replay.crossing_errors(truth, tracks, counted)
     print(f"{clip:9} {name:10} per crossing: {len(missed)} true crossings missed, {len(wrong)} counted without one")
 
 
@@ -166,12 +166,13 @@ def main() -> None:
         # Totals can be right while crossings are not (a miss here, a count for nobody there): crossing by
         # crossing, from the worker's analytics run again on its own detections (bench/replay.py).
         truth_rows = mot.read(gt, "ground truth").where_considered()
-        for name, reid in (("edgewatch", False), ("ew+reid", True)):
+        for name, tag in (("edgewatch", ""), ("ew+reid", "-reid")):
             counted: list = []
-            replay.replay(a.out, clip.name, {}, reid, work / f"replay{'-reid' if reid else ''}.txt", counted)
-            per_crossing(clip.name, name, truth_rows, work / f"replay{'-reid' if reid else ''}.txt", counted)
+            replayed = work / f"replay{tag}.txt"
+            replay.replay(a.out, clip.name, {}, bool(tag), replayed, counted)
+            per_crossing(clip.name, name, truth_rows, mot.read(replayed, name), counted)
         rows = mot.read(theirs, "bytetrack")
-        per_crossing(clip.name, "bytetrack", truth_rows, theirs,
+        per_crossing(clip.name, "bytetrack", truth_rows, rows,
                      score.line_crossings(rows, lines, (crowd.W, crowd.H), crowd.FPS))
         ideal = ideal_line_counts(det, gt, lines)
         print(f"{clip.name:9} a perfect tracker on these detections: lines {lines_off(ideal, truth['lines'])} "
