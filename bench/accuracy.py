@@ -82,27 +82,6 @@ def tracker_cost_ms(det: Path, fps: float) -> float:
     return (time.perf_counter() - t0) * 1000 / len(frames)
 
 
-def ideal_line_counts(det: Path, gt: Path, lines: list[LineConfig]) -> dict[str, dict[str, int]]:
-    """What a perfect tracker would count from these detections: each detection given the identity of
-    the true person it covers (IoU >= 0.5, one to one in each frame), counted by the same line counter.
-    The best any tracker can do with this detector: where it is off, exact counts are out of reach."""
-    from scipy.optimize import linear_sum_assignment
-
-    from edgewatch.analytics.association import iou_matrix
-
-    d, g = mot.read(det, "detections"), mot.read(gt, "ground truth").where_considered()
-    frames, idents, boxes = [], [], []
-    for n in sorted(set(d.frame.tolist()) & set(g.frame.tolist())):
-        dn, gn = d.at(n), g.at(n)
-        iou = iou_matrix([tuple(b) for b in gn.box], [tuple(b) for b in dn.box])
-        for i, j in zip(*linear_sum_assignment(-iou), strict=True):
-            if iou[i, j] >= 0.5:
-                frames.append(n), idents.append(int(gn.ident[i])), boxes.append(dn.box[j])
-    rows = mot.MotRows(np.array(frames, int), np.array(idents, int), np.array(boxes).reshape(-1, 4),
-                       np.ones(len(frames)))
-    return score.true_line_counts(rows, lines, (crowd.W, crowd.H), crowd.FPS)
-
-
 def lines_off(counted: dict, truth: dict) -> str:
     """'exact', or 'off by N': N the sum over lines and directions of |counted - true|."""
     off = sum(abs(counted.get(k, {}).get(d, 0) - truth[k][d]) for k in truth for d in ("in", "out"))
@@ -174,9 +153,12 @@ def main() -> None:
         rows = mot.read(theirs, "bytetrack")
         per_crossing(clip.name, "bytetrack", truth_rows, rows,
                      score.line_crossings(rows, lines, (crowd.W, crowd.H), crowd.FPS))
-        ideal = ideal_line_counts(det, gt, lines)
+        perfect = score.perfect_tracks(mot.read(det, "detections"), truth_rows)
+        ideal = score.true_line_counts(perfect, lines, (crowd.W, crowd.H), crowd.FPS)
         print(f"{clip.name:9} a perfect tracker on these detections: lines {lines_off(ideal, truth['lines'])} "
               f"{ideal}")
+        per_crossing(clip.name, "perfect", truth_rows, perfect,
+                     score.line_crossings(perfect, lines, (crowd.W, crowd.H), crowd.FPS))
         b = figures["bytetrack"][0]
         for name in ("edgewatch", "ew+reid"):
             e, exact = figures[name]

@@ -12,8 +12,10 @@ same detections (a box's coordinates are rounded to 0.01 px in the file). Prints
 error as over/under counts (summed over lines and directions), IDF1, HOTA, ID switches and unique count.
 
 --why lists, per clip, each true crossing no track counted (with the tracks that covered that person from
-3 s before to 3 s after, as `frame:track`) and each crossing counted that is not in the truth (with the
-true person the track was on): where the line counts go wrong, to look at frame by frame.
+3 s before to 3 s after, as `frame:track`; marked out of reach where a perfect tracker on the same
+detections misses it too) and each crossing counted that is not in the truth (with the true person the
+track was on): where the line counts go wrong, to look at frame by frame. True and counted crossings are
+paired once, optimally (same line and way, within 3 s, the track on that person first).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import yaml
+from scipy.optimize import linear_sum_assignment
 
 from edgewatch import mot
 from edgewatch.analytics import Analytics
@@ -125,21 +128,34 @@ def _on(rows: mot.MotRows, ident: int, other: mot.MotRows, frame_no: int) -> int
     return int(theirs.ident[j]) if iou[j] >= 0.3 else None
 
 
-def crossing_errors(gt: mot.MotRows, tracks: mot.MotRows, counted: list) -> tuple[list[str], list[str]]:
+def crossing_errors(gt: mot.MotRows, tracks: mot.MotRows, counted: list,
+                    reachable: list | None = None) -> tuple[list[str], list[str]]:
     """Crossing by crossing: (missed, wrong), a line for each true crossing no track counted (with the
     tracks that covered that person, `frame:track`) and for each counted crossing the truth has not (with
-    the true person the track was on). `counted`: (frame, track id, line, direction) as replay() gives."""
+    the true person the track was on). `counted`: (frame, track id, line, direction) as replay() gives.
+    `reachable`: the crossings a perfect tracker counts on the same detections (score.perfect_tracks); a
+    missed crossing it misses too is marked out of reach."""
     truth = score.line_crossings(gt, [LineConfig(**ln) for ln in crowd.LINES], (crowd.W, crowd.H), crowd.FPS)
     # Matched within 3 s: a crossing made while a track was broken off counts when the new track is
     # confirmed and takes the lost one's side (lines.py), seconds later.
     window = int(3 * crowd.FPS)
-    left, missed = list(counted), []
-    for f, person, line, way in truth:
-        near = [c for c in left if c[2:] == (line, way) and abs(c[0] - f) <= window]
+    # One optimal pairing of true and counted crossings (same line and way, within the window): nearer in
+    # time is better, and a count by a track that was on that person beats one by a track that was not.
+    cost = np.full((len(truth), len(counted)), 1e6)
+    for i, (f, person, line, way) in enumerate(truth):
         covering = {_on(gt, person, tracks, n) for n in range(f - 5, f + 6)}
-        mine = [c for c in near if c[1] in covering] or near  # the track on them, else one at that time
-        if mine:
-            left.remove(min(mine, key=lambda c: abs(c[0] - f)))
+        for j, (g, pid, cline, cway) in enumerate(counted):
+            if (cline, cway) == (line, way) and abs(g - f) <= window:
+                cost[i, j] = abs(g - f) / window + (0.0 if pid in covering else 1.0)
+    paired_t, paired_c = set(), set()
+    if cost.size:
+        for i, j in zip(*linear_sum_assignment(cost), strict=True):
+            if cost[i, j] < 1e6:
+                paired_t.add(int(i))
+                paired_c.add(int(j))
+    missed = []
+    for i, (f, person, line, way) in enumerate(truth):
+        if i in paired_t:
             continue
         runs, last = [], object()
         for n in range(f - window, f + window + 1):
@@ -147,9 +163,11 @@ def crossing_errors(gt: mot.MotRows, tracks: mot.MotRows, counted: list) -> tupl
             if on != last:
                 runs.append(f"{n}:{'-' if on is None else on}")
                 last = on
-        missed.append(f"frame {f}: true person {person} {line} {way}; covered by {' '.join(runs)}")
+        reach = reachable is None or any(c[1:] == (person, line, way) and abs(c[0] - f) <= window for c in reachable)
+        missed.append(f"frame {f}: true person {person} {line} {way}; covered by {' '.join(runs)}"
+                      + ("" if reach else " (out of reach: a perfect tracker on these detections misses it too)"))
     wrong = [f"frame {f}: track {pid} {line} {way}, not in the truth; it was on true person "
-             f"{_on(tracks, pid, gt, f)}" for f, pid, line, way in left]
+             f"{_on(tracks, pid, gt, f)}" for j, (f, pid, line, way) in enumerate(counted) if j not in paired_c]
     return missed, wrong
 
 
@@ -185,7 +203,10 @@ def main() -> None:
               f"unique {s['total']} ({truth['people']})", flush=True)
         if a.why:
             gt = mot.read(a.out / "clips" / clip / "gt" / "gt.txt").where_considered()
-            missed, wrong = crossing_errors(gt, mot.read(tracks), counted)
+            ideal = score.perfect_tracks(mot.read(a.out / clip / "detections-reid.txt", "detections"), gt)
+            reachable = score.line_crossings(ideal, [LineConfig(**ln) for ln in crowd.LINES], (crowd.W, crowd.H),
+                                             crowd.FPS)
+            missed, wrong = crossing_errors(gt, mot.read(tracks), counted, reachable)
             print("".join(f"  missed  {m}\n" for m in missed) + "".join(f"  counted {w}\n" for w in wrong), end="")
     print(f"lines off {over + under} (+{over} -{under}) over {len(clips)} clips")
     if a.json:

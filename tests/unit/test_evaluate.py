@@ -68,3 +68,35 @@ def test_bad_input_is_one_line_and_exit_2(eval_python, worker_env, crowd3, tmp_p
     assert len(lines) == 1 and lines[0].startswith("edgewatch: error: evaluate: "), r.stderr
     assert __import__("re").search(cause, lines[0]), lines[0]
     assert not (tmp_path / "out" / "results.json").exists()
+
+
+def test_a_perfect_tracker_takes_each_detections_true_identity():
+    """score.perfect_tracks (the bench's "what the detections allow"): a detection gets the identity of the
+    true person it covers, one to one; a box that covers nobody, or two people at once, is dropped."""
+    import numpy as np
+
+    from edgewatch.config import LineConfig
+    from edgewatch.evaluation import score
+
+    frames, idents, boxes = [], [], []
+    for n in range(1, 21):  # person 1 walks right, person 2 left, across x = 100; they meet at frame 10
+        for ident, x in ((1, 40 + 6 * n), (2, 160 - 6 * n)):
+            frames.append(n), idents.append(ident), boxes.append((x - 10, 50, x + 10, 110))
+    truth = mot.MotRows(np.array(frames), np.array(idents), np.array(boxes, float), np.ones(len(frames)))
+    d_frames, d_boxes = [], []
+    for n, (x1, y1, x2, y2) in zip(frames[::-1], boxes[::-1]):  # listed in the other order, jittered
+        d_frames.append(n), d_boxes.append((x1 + 1, y1 - 1, x2 + 1, y2))
+    d_frames += [3, 4]  # a box over nobody, and one around both people at once
+    d_boxes += [(300, 50, 320, 110), (40, 50, 160, 110)]
+    dets = mot.MotRows(np.array(d_frames), np.full(len(d_frames), -1), np.array(d_boxes, float),
+                       np.ones(len(d_frames)))
+
+    ideal = score.perfect_tracks(dets, truth)
+    assert len(ideal) == len(truth)
+    for n in (1, 10, 20):
+        got, want = ideal.at(n), truth.at(n)
+        assert sorted(zip(got.ident.tolist(), got.box[:, 0].tolist())) == \
+            sorted(zip(want.ident.tolist(), (want.box[:, 0] + 1).tolist()))
+    line = [LineConfig(name="door", points=((100, 0), (100, 200)))]  # A->B downwards: rightwards is "in"
+    crossings = [c[1:] for c in score.line_crossings(ideal, line, (400, 200), 10.0)]
+    assert sorted(crossings) == [(1, "door", "in"), (2, "door", "out")]

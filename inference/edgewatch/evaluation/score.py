@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
 from .. import mot
+from ..analytics.association import iou_matrix
 from ..analytics.lines import LineCounter
 from ..config import LineConfig
 from ..errors import EdgewatchError
@@ -61,3 +65,19 @@ def line_crossings(rows: mot.MotRows, lines: list[LineConfig], frame_size: tuple
                    fps: float) -> list[tuple[int, int, str, str]]:
     """Every crossing on these paths: (frame, id, line, "in" | "out"), as the worker's line counter sees it."""
     return _count(rows, lines, frame_size, fps)[1]
+
+
+def perfect_tracks(detections: mot.MotRows, truth: mot.MotRows, min_iou: float = 0.5) -> mot.MotRows:
+    """What a perfect tracker makes of these detections: each detection given the identity of the true
+    person it covers (IoU >= `min_iou`, one to one in each frame, by scipy's assignment solver); a
+    detection that covers nobody is dropped. Its counts are the best any tracker can do with this
+    detector: a crossing it misses is out of reach."""
+    frames, idents, boxes = [], [], []
+    for n in sorted(set(detections.frame.tolist()) & set(truth.frame.tolist())):
+        dn, gn = detections.at(n), truth.at(n)
+        iou = iou_matrix([tuple(b) for b in gn.box], [tuple(b) for b in dn.box])
+        for i, j in zip(*linear_sum_assignment(-iou), strict=True):
+            if iou[i, j] >= min_iou:
+                frames.append(n), idents.append(int(gn.ident[i])), boxes.append(dn.box[j])
+    return mot.MotRows(np.array(frames, int), np.array(idents, int), np.array(boxes, float).reshape(-1, 4),
+                       np.ones(len(frames)))
