@@ -12,7 +12,8 @@ same detections (a box's coordinates are rounded to 0.01 px in the file). Prints
 error as over/under counts (summed over lines and directions), IDF1, HOTA, ID switches and unique count.
 
 --why lists, per clip, each true crossing no track counted (with the tracks that covered that person from
-3 s before to 3 s after, as `frame:track`; marked out of reach where a perfect tracker on the same
+3 s before to 3 s after, as `frame:track`, and what went wrong: one box for them and someone else, a
+track that went on to someone else or was lost, no track; marked out of reach where a perfect tracker on the same
 detections misses it too) and each crossing counted that is not in the truth (with the true person the
 track was on): where the line counts go wrong, to look at frame by frame. True and counted crossings are
 paired once, optimally (same line and way, within 3 s, the track on that person first).
@@ -128,6 +129,32 @@ def _on(rows: mot.MotRows, ident: int, other: mot.MotRows, frame_no: int) -> int
     return int(theirs.ident[j]) if iou[j] >= 0.3 else None
 
 
+def _present(rows: mot.MotRows, ident: int, frames: range) -> bool:
+    return any((rows.at(n).ident == ident).any() for n in frames)
+
+
+def _why_missed(gt: mot.MotRows, tracks: mot.MotRows, person: int, f: int) -> str:
+    """What went wrong at a missed crossing, from the tracks on that person in the 1.5 s before and after."""
+    span = int(1.5 * crowd.FPS)
+    before = next((t for n in range(f - 1, f - span - 1, -1) if (t := _on(gt, person, tracks, n)) is not None), None)
+    after = next((t for n in range(f + 1, f + span + 1) if (t := _on(gt, person, tracks, n)) is not None), None)
+    if before is None or after is None:
+        return "no track on them " + ("before" if before is None else "after") if before != after else "untracked"
+    if before == after:
+        others = set()
+        for n in range(f - 3, f + 4):
+            mine, people = tracks.at(n), gt.at(n)
+            sel = mine.ident == before
+            if sel.any() and len(people):
+                iou = iou_matrix([tuple(mine.box[sel][0])], [tuple(b) for b in people.box])[0]
+                others |= {int(i) for i, v in zip(people.ident, iou, strict=True) if v >= 0.3 and i != person}
+        return (f"one box for them and true person {', '.join(map(str, sorted(others)))} (track {before})" if others
+                else f"track {before} on them throughout")
+    went = "went on to someone else" if _present(tracks, before, range(f + 1, f + span + 1)) else "was lost"
+    came = "came from someone else" if _present(tracks, after, range(f - 2 * span, f - 5)) else "was new"
+    return f"track {before} {went}, track {after} {came}"
+
+
 def crossing_errors(gt: mot.MotRows, tracks: mot.MotRows, counted: list,
                     reachable: list | None = None) -> tuple[list[str], list[str]]:
     """Crossing by crossing: (missed, wrong), a line for each true crossing no track counted (with the
@@ -164,7 +191,8 @@ def crossing_errors(gt: mot.MotRows, tracks: mot.MotRows, counted: list,
                 runs.append(f"{n}:{'-' if on is None else on}")
                 last = on
         reach = reachable is None or any(c[1:] == (person, line, way) and abs(c[0] - f) <= window for c in reachable)
-        missed.append(f"frame {f}: true person {person} {line} {way}; covered by {' '.join(runs)}"
+        missed.append(f"frame {f}: true person {person} {line} {way}: {_why_missed(gt, tracks, person, f)}; "
+                      f"covered by {' '.join(runs)}"
                       + ("" if reach else " (out of reach: a perfect tracker on these detections misses it too)"))
     wrong = [f"frame {f}: track {pid} {line} {way}, not in the truth; it was on true person "
              f"{_on(tracks, pid, gt, f)}" for j, (f, pid, line, way) in enumerate(counted) if j not in paired_c]
