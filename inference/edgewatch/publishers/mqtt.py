@@ -1,6 +1,7 @@
 """Publishes one camera's status, live state, events, performance and segmentation to MQTT (docs/mqtt.md).
 
-Delivery of events: each event is written to the on-disk outbox first, then handed to paho at QoS 1.
+Delivery of events (delivery.EventDelivery): each event is written to the on-disk outbox first, then handed
+to paho at QoS 1.
 paho keeps every unacknowledged QoS 1 message in memory and re-sends all of them, in order, on every
 reconnect (paho 2.2: Client._messages_reconnect_reset_out + _handle_connack), so within a run an event
 is handed over once; its outbox row is deleted only when on_publish reports the broker's PUBACK for its
@@ -16,12 +17,10 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-import math
 import re
 import ssl
 import threading
 import time
-from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -33,7 +32,8 @@ from ..config import MqttConfig, TlsConfig
 from ..errors import EdgewatchError
 from ..ids import CAMERA_ID_RULE, is_camera_id
 from ..types import Event, FrameFacts
-from .outbox import Outbox, OutboxRow, default_path
+from .delivery import EventDelivery
+from .outbox import Outbox, default_path
 from .payloads import (
     CONFIG_GEOMETRY,
     TOPIC_KINDS,
@@ -45,13 +45,13 @@ from .payloads import (
     status_payload,
     topic,
 )
+from .retained import RetainedTopics
 
 log = logging.getLogger(__name__)
 
 KEEPALIVE_S = 5  # short, so the broker sends the last will within ~1.5 x 5 s of the worker vanishing
 RECONNECT_MIN_S = 1
 RECONNECT_MAX_S = 8  # a restarted broker is found again within seconds, not minutes
-MAX_HANDED_OVER = 1000  # events held in paho's memory at once; more wait on disk
 
 # RFC 1123 labels; "_" allowed because compose service names use it.
 _HOSTNAME = re.compile(r"^(?=.{1,253}\.?$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$")
@@ -120,58 +120,31 @@ def _configure_tls(client: paho.Client, tls: TlsConfig) -> None:
         client.tls_insecure_set(True)
 
 
-class _Throttle:
-    """Rate limit for one retained topic, trailing edge: at most one message per interval, and the
-    latest payload offered is always sent at the next free slot, by the next offer or by `poll()`, which
-    the worker's loop calls every 50 ms. No timer thread per message: with dozens of cameras at 4 states
-    a second, starting those threads cost the loop more than everything else it does."""
+class _BrokerLink:
+    """Whether the broker is connected now (paho's thread sets it), logging each connection problem once."""
 
-    def __init__(self, interval_s: float, send: Callable[[bytes], None]) -> None:
-        self._interval = interval_s
-        self._send = send
-        self._lock = threading.Lock()
-        self._last_at = -math.inf
-        self._last: bytes | None = None
-        self._pending: dict[str, Any] | None = None
-        self._stopped = False
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.up = False
+        self._ever = False
+        self._complained: str | None = None  # the last problem logged
 
-    def offer(self, payload: dict[str, Any]) -> None:
-        with self._lock:
-            if not self._stopped:
-                self._pending = payload
-                self._send_due(time.monotonic())
+    def connected(self) -> None:
+        self.up = True
+        self._complained = None
+        log.info("MQTT: connected to %s:%d%s", self.host, self.port, " again" if self._ever else "")
+        self._ever = True
 
-    def poll(self) -> None:
-        """Send what is pending once its slot has come."""
-        with self._lock:
-            if not self._stopped:
-                self._send_due(time.monotonic())
+    def lost(self, reason: Any) -> None:
+        was, self.up = self.up, False
+        if was and reason.is_failure:
+            log.warning("MQTT: lost the broker %s:%d (%s); reconnecting, events are kept on disk", self.host, self.port, reason)
 
-    def resend_last(self) -> None:
-        """After a reconnect: the broker may have restarted and forgotten the retained message."""
-        with self._lock:
-            if self._last is not None and self._pending is None and not self._stopped:
-                self._last_at = time.monotonic()
-                self._send(self._last)
-
-    def stop(self) -> None:
-        """Send what is pending now and refuse further offers."""
-        with self._lock:
-            self._stopped = True
-            if self._pending is not None:
-                payload, self._pending = self._pending, None
-                self._emit(payload, time.monotonic())
-
-    def _send_due(self, now: float) -> None:  # lock held
-        if self._pending is not None and now - self._last_at >= self._interval:
-            payload, self._pending = self._pending, None
-            self._emit(payload, now)
-
-    def _emit(self, payload: dict[str, Any], now: float) -> None:  # lock held
-        data = encode(payload)
-        self._last_at = now
-        self._last = data
-        self._send(data)
+    def complain(self, problem: str) -> None:
+        message = f"MQTT broker {self.host}:{self.port} {problem}"
+        if message != self._complained:
+            self._complained = message
+            log.warning("%s", message)
 
 
 class MqttPublisher:
@@ -180,12 +153,10 @@ class MqttPublisher:
     def __init__(self, cfg: MqttConfig, camera: str, source: str) -> None:
         if not is_camera_id(camera):
             raise EdgewatchError(f"camera: {camera!r} is not usable in an MQTT topic ({CAMERA_ID_RULE})")
-        self._host = check_host(cfg.host)
-        self._port = _check_port(cfg.port)
+        self._link = _BrokerLink(check_host(cfg.host), _check_port(cfg.port))
         prefix = _check_prefix(cfg.topic_prefix)
         self.camera = camera
         self._source = source
-        self._state_interval = 1.0 / cfg.state_hz
         self.topics = {kind: topic(prefix, camera, kind) for kind in TOPIC_KINDS}
         self.config_topic = topic(prefix, camera, CONFIG_GEOMETRY)
         # Messages on the config topic (the UI's saved lines and zones) go here; set before start().
@@ -211,36 +182,19 @@ class MqttPublisher:
         client.on_message = self._on_message
         self._client = client
 
-        self._outbox = Outbox(cfg.outbox or default_path(camera))
-        self._events_lock = threading.Lock()
-        self._in_paho: dict[int, tuple[int, int]] = {}  # mid -> (seq, topic+payload bytes), handed to paho
-        self._backlog: deque[OutboxRow] = deque()  # stored, not yet handed to paho (over the cap)
-        self._acks: deque[int] = deque()  # mids paho reported published; only paho's thread appends
-        self._delivered = 0
+        # Events an earlier run left in the outbox are queued first, ahead of this run's.
+        self._events = EventDelivery(Outbox(cfg.outbox or default_path(camera)), client.publish, self.topics["events"])
 
         self._bytes_lock = threading.Lock()
         self._bytes_sent = 0
-        self._connected = False
-        self._ever_connected = False
-        self._complained: str | None = None  # last connection problem logged, to log each once
         self._started = False
         self._report: DrainReport | None = None
         self._input: tuple[str, str] | None = None  # the camera's input state, in the online status
 
-        self._state = _Throttle(self._state_interval, self._retained_sender("state"))
-        self._segmentation = _Throttle(self._state_interval, self._retained_sender("segmentation"))
-        self._perf = _Throttle(0.0, self._retained_sender("perf"))  # the worker paces perf itself
-        self._geometry = _Throttle(0.0, self._retained_sender("geometry"))
-        # Every retained topic's newest payload: re-sent at each connect, stopped at the end.
-        self._retained_topics = (self._state, self._segmentation, self._perf, self._geometry)
-
-        # Events an earlier run could not deliver go first, ahead of anything this run publishes.
-        leftovers = self._outbox.pending()
-        if leftovers:
-            log.info("MQTT: %d undelivered event(s) from an earlier run in %s will be sent first", len(leftovers), self._outbox.path)
-        with self._events_lock:
-            self._backlog.extend(leftovers)
-            self._feed()
+        # state and segmentation at most state_hz; the worker paces perf itself; geometry when it changes
+        state_s = 1.0 / cfg.state_hz
+        self._retained = RetainedTopics({"state": state_s, "segmentation": state_s, "perf": 0.0, "geometry": 0.0},
+                                        self._send_retained)
 
     # ---- public API -------------------------------------------------------------------------
 
@@ -249,49 +203,44 @@ class MqttPublisher:
         if self._started:
             return
         self._started = True
-        self._client.connect_async(self._host, self._port, keepalive=KEEPALIVE_S)
+        self._client.connect_async(self._link.host, self._link.port, keepalive=KEEPALIVE_S)
         self._client.loop_start()
 
     def publish_state(self, facts: FrameFacts) -> None:
-        self._state.offer(state_payload(self.camera, facts))
+        self._retained.offer("state", state_payload(self.camera, facts))
         self._reconcile()  # called every frame: keeps the outbox current even without new events
 
     def publish_segmentation(self, facts: FrameFacts) -> None:
         payload = segmentation_payload(self.camera, facts)
         if payload is not None:
-            self._segmentation.offer(payload)
+            self._retained.offer("segmentation", payload)
 
     def publish_perf(self, perf: dict[str, Any]) -> None:
-        self._perf.offer(perf_payload(self.camera, perf))
+        self._retained.offer("perf", perf_payload(self.camera, perf))
 
     def flush_due(self) -> None:
         """Send each retained topic's latest payload whose slot has come (the worker's loop calls it every 50 ms)."""
-        for throttle in self._retained_topics:
-            throttle.poll()
+        self._retained.poll()
 
     def publish_geometry(self, payload: dict[str, Any]) -> None:
         """Retained: what the UI's editor shows for this camera."""
-        self._geometry.offer(payload)
+        self._retained.offer("geometry", payload)
 
     def set_input(self, state: str, detail: str) -> None:
         """The camera's input changed (lost, back, waiting): say so in the retained status at once."""
         self._input = (state, detail)
-        if self._connected:
+        if self._link.up:
             self._publish_online(self._client)
 
     def publish_events(self, events: list[Event]) -> None:
         if not events:
             self._reconcile()
             return
-        with self._events_lock:  # one lock hold: seq order = sending order, even across threads
-            rows = self._outbox.add([event_payload(self.camera, e) for e in events])  # on disk before it is sent
-            self._backlog.extend(rows)
-            self._feed()
-        self._reconcile()
+        self._add_bytes(self._events.add([event_payload(self.camera, e) for e in events]))
 
     @property
     def connected(self) -> bool:
-        return self._connected
+        return self._link.up
 
     @property
     def bytes_sent(self) -> int:
@@ -302,12 +251,11 @@ class MqttPublisher:
     @property
     def pending_events(self) -> int:
         self._reconcile()
-        with self._events_lock:
-            return len(self._in_paho) + len(self._backlog)
+        return self._events.pending()
 
     @property
     def outbox_path(self) -> Path:
-        return self._outbox.path
+        return self._events.path
 
     def close(self, timeout_s: float) -> DrainReport:
         """Send the last state, wait up to timeout_s for queued events, say offline, disconnect.
@@ -317,17 +265,10 @@ class MqttPublisher:
             return self._report
         t0 = time.monotonic()
         deadline = t0 + max(0.0, timeout_s)
-        for throttle in self._retained_topics:
-            throttle.stop()
-        while True:
-            self._reconcile()
-            with self._events_lock:
-                left = len(self._in_paho) + len(self._backlog)
-            if left == 0 or time.monotonic() >= deadline:
-                break
-            time.sleep(0.02)
+        self._retained.stop()
+        self._events.drain(deadline, self._add_bytes)
         if self._started:
-            if self._connected:
+            if self._link.up:
                 offline = encode(status_payload(self.camera, self._source, online=False, reason="closed"))
                 info = self._client.publish(self.topics["status"], offline, qos=1, retain=True)
                 try:
@@ -339,81 +280,45 @@ class MqttPublisher:
             self._client.disconnect()
             self._client.loop_stop()
         self._reconcile()
-        pending = self._outbox.count()
-        self._outbox.close()
-        self._report = DrainReport(self._delivered, pending, round(time.monotonic() - t0, 3), str(self._outbox.path))
+        pending = self._events.close()
+        self._report = DrainReport(self._events.delivered, pending, round(time.monotonic() - t0, 3), str(self._events.path))
         if pending:
-            log.warning("MQTT: %d event(s) not acknowledged; kept in %s for the next run", pending, self._outbox.path)
+            log.warning("MQTT: %d event(s) not acknowledged; kept in %s for the next run", pending, self._events.path)
         return self._report
 
     # ---- internals --------------------------------------------------------------------------
 
-    def _feed(self) -> None:  # events lock held
-        """Hand stored events to paho in order, up to the cap."""
-        name = self.topics["events"]
-        while self._backlog and len(self._in_paho) < MAX_HANDED_OVER:
-            row = self._backlog[0]
-            info = self._client.publish(name, row.payload, qos=1, retain=False)
-            if info.rc == MQTTErrorCode.MQTT_ERR_QUEUE_SIZE:
-                break  # paho refused it (its queue or mid clash): try again after the next acknowledgement
-            # rc NO_CONN is fine: paho keeps QoS 1 messages and sends them once connected
-            self._backlog.popleft()
-            self._in_paho[info.mid] = (row.seq, len(row.payload) + len(name.encode()))
-
     def _reconcile(self) -> None:
-        """Delete acknowledged events from the outbox; runs in the caller's thread, never in paho's.
+        """Drop acknowledged events from the outbox, hand over more (the caller's thread, never paho's)."""
+        self._add_bytes(self._events.reconcile())
 
-        A mid is registered in the same lock hold as its publish(), so every event ack drained here
-        is already known; other mids (QoS 0 sends, status) are simply not ours."""
-        if not self._acks and not self._backlog:
-            return
-        done: list[int] = []
-        nbytes = 0
-        with self._events_lock:
-            while self._acks:
-                hit = self._in_paho.pop(self._acks.popleft(), None)
-                if hit is not None:
-                    done.append(hit[0])
-                    nbytes += hit[1]
-            if done:
-                self._outbox.remove(done)
-                self._delivered += len(done)
-            self._feed()
+    def _add_bytes(self, nbytes: int) -> None:
         if nbytes:
             with self._bytes_lock:
                 self._bytes_sent += nbytes
 
-    def _retained_sender(self, kind: str) -> Callable[[bytes], None]:
+    def _send_retained(self, kind: str, data: bytes) -> None:
+        if not self._link.up:
+            return  # paho drops QoS 0 offline anyway; on_connect re-sends the latest (and no mid is used up)
         name = self.topics[kind]
-
-        def send(data: bytes) -> None:
-            if not self._connected:
-                return  # paho drops QoS 0 offline anyway; on_connect re-sends the latest (and no mid is used up)
-            info = self._client.publish(name, data, qos=0, retain=True)
-            self._count(name, info, len(data))
-
-        return send
+        info = self._client.publish(name, data, qos=0, retain=True)
+        self._count(name, info, len(data))
 
     def _count(self, name: str, info: paho.MQTTMessageInfo, size: int) -> None:
         if info.rc == MQTTErrorCode.MQTT_ERR_SUCCESS:
-            with self._bytes_lock:
-                self._bytes_sent += len(name.encode()) + size
+            self._add_bytes(len(name.encode()) + size)
 
     # paho's network thread calls these; keep them short and lock-free towards the caller's locks.
 
     def _on_connect(self, client: paho.Client, userdata: Any, flags: Any, reason: Any, properties: Any) -> None:
         if reason.is_failure:
-            self._complain(f"MQTT broker {self._host}:{self._port} refused the connection: {reason} (check mqtt.username / mqtt.password)")
+            self._link.complain(f"refused the connection: {reason} (check mqtt.username / mqtt.password)")
             return
-        self._connected = True
-        self._complained = None
-        log.info("MQTT: connected to %s:%d%s", self._host, self._port, " again" if self._ever_connected else "")
-        self._ever_connected = True
+        self._link.connected()
         if self.on_config is not None:
             client.subscribe(self.config_topic, qos=1)  # the retained geometry comes at once
         self._publish_online(client)
-        for throttle in self._retained_topics:
-            throttle.resend_last()
+        self._retained.resend_last()
 
     def _publish_online(self, client: paho.Client) -> None:
         online = encode(status_payload(self.camera, self._source, online=True, input_state=self._input))
@@ -425,18 +330,10 @@ class MqttPublisher:
             self.on_config(message.payload)
 
     def _on_connect_fail(self, client: paho.Client, userdata: Any) -> None:
-        self._complain(f"MQTT broker {self._host}:{self._port} unreachable; retrying, events are kept in {self._outbox.path}")
+        self._link.complain(f"unreachable; retrying, events are kept in {self._events.path}")
 
     def _on_disconnect(self, client: paho.Client, userdata: Any, flags: Any, reason: Any, properties: Any) -> None:
-        was = self._connected
-        self._connected = False
-        if was and reason.is_failure:
-            log.warning("MQTT: lost the broker %s:%d (%s); reconnecting, events are kept on disk", self._host, self._port, reason)
+        self._link.lost(reason)
 
     def _on_publish(self, client: paho.Client, userdata: Any, mid: int, reason: Any, properties: Any) -> None:
-        self._acks.append(mid)
-
-    def _complain(self, message: str) -> None:
-        if message != self._complained:
-            self._complained = message
-            log.warning("%s", message)
+        self._events.on_ack(mid)
