@@ -138,8 +138,10 @@ def _why_missed(gt: mot.MotRows, tracks: mot.MotRows, person: int, f: int) -> st
     span = int(1.5 * crowd.FPS)
     before = next((t for n in range(f - 1, f - span - 1, -1) if (t := _on(gt, person, tracks, n)) is not None), None)
     after = next((t for n in range(f + 1, f + span + 1) if (t := _on(gt, person, tracks, n)) is not None), None)
+    if before is None and after is None:
+        return "untracked"
     if before is None or after is None:
-        return "no track on them " + ("before" if before is None else "after") if before != after else "untracked"
+        return f"no track on them {'before' if before is None else 'after'}"
     if before == after:
         others = set()
         for n in range(f - 3, f + 4):
