@@ -143,6 +143,8 @@ def _why_missed(gt: mot.MotRows, tracks: mot.MotRows, person: int, f: int) -> st
     if before is None or after is None:
         return f"no track on them {'before' if before is None else 'after'}"
     if before == after:
+        if not _present(tracks, before, range(f - span, f - 2)):
+            return f"track {before} began at the crossing, with no side to cross from"
         others = set()
         for n in range(f - 3, f + 4):
             mine, people = tracks.at(n), gt.at(n)
