@@ -30,7 +30,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 import yaml
-from scipy.optimize import linear_sum_assignment
 
 from edgewatch import mot
 from edgewatch.analytics import Analytics
@@ -170,24 +169,13 @@ def crossing_errors(gt: mot.MotRows, tracks: mot.MotRows, counted: list,
     # Matched within 3 s: a crossing made while a track was broken off counts when the new track is
     # confirmed and takes the lost one's side (lines.py), seconds later.
     window = int(3 * crowd.FPS)
-    # One optimal pairing of true and counted crossings (same line and way, within the window): nearer in
-    # time is better, and a count by a track that was on that person beats one by a track that was not.
-    cost = np.full((len(truth), len(counted)), 1e6)
-    for i, (f, person, line, way) in enumerate(truth):
-        covering = {_on(gt, person, tracks, n) for n in range(f - 5, f + 6)}
-        for j, (g, pid, cline, cway) in enumerate(counted):
-            if (cline, cway) == (line, way) and abs(g - f) <= window:
-                cost[i, j] = abs(g - f) / window + (0.0 if pid in covering else 1.0)
-    paired_t, paired_c = set(), set()
-    if cost.size:
-        for i, j in zip(*linear_sum_assignment(cost), strict=True):
-            if cost[i, j] < 1e6:
-                paired_t.add(int(i))
-                paired_c.add(int(j))
+    # A count by a track that was on that person is the likelier match than one by a track that was not.
+    covering = [{_on(gt, person, tracks, n) for n in range(f - 5, f + 6)} for f, person, _, _ in truth]
+    lost, extra = score.pair_crossings(truth, counted, window,
+                                       lambda i, j: 0.0 if counted[j][1] in covering[i] else 1.0)
     missed = []
-    for i, (f, person, line, way) in enumerate(truth):
-        if i in paired_t:
-            continue
+    for i in lost:
+        f, person, line, way = truth[i]
         runs, last = [], object()
         for n in range(f - window, f + window + 1):
             on = _on(gt, person, tracks, n) if (gt.at(n).ident == person).any() else "gone"
@@ -199,7 +187,7 @@ def crossing_errors(gt: mot.MotRows, tracks: mot.MotRows, counted: list,
                       f"covered by {' '.join(runs)}"
                       + ("" if reach else " (out of reach: a perfect tracker on these detections misses it too)"))
     wrong = [f"frame {f}: track {pid} {line} {way}, not in the truth; it was on true person "
-             f"{_on(tracks, pid, gt, f)}" for j, (f, pid, line, way) in enumerate(counted) if j not in paired_c]
+             f"{_on(tracks, pid, gt, f)}" for f, pid, line, way in (counted[j] for j in extra)]
     return missed, wrong
 
 

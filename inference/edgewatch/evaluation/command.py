@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ EPILOG = """examples:
   edgewatch evaluate clip.mp4 --gt gt/gt.txt --tracks my-tracker.txt     # score a tracks file as it is
 """
 # A run's config keeps only what changes what is counted: no broker, video, state or summary.
+WINDOW_S = 3.0  # a counted crossing stands for a true one on the same line and way this close in time
 KEPT = ("model", "tracker", "detect", "lines", "zones")
 
 
@@ -80,31 +82,49 @@ def main(argv: list[str]) -> int:
     base = _base(a.config)
     lines = [LineConfig(**ln) for ln in base.get("lines", [])]
     true_lines = score.true_line_counts(truth, lines, size, fps)
+    truth_lines = _Lines(lines, score.line_crossings(truth, lines, size, fps), true_lines, round(WINDOW_S * fps))
     out = Path(a.out)
     rows = []
     if a.tracks:
         given = mot.read(a.tracks, "tracks", max_frame=frames)
+        counted = score.line_crossings(given, lines, size, fps)
         rows.append(_row(f"tracks {Path(a.tracks).name}", None, None, None, len(given.ids),
-                         score.true_line_counts(given, lines, size, fps), Path(a.tracks), a.gt, metrics, truth, true_lines))
+                         score.true_line_counts(given, lines, size, fps), counted, Path(a.tracks), a.gt, metrics,
+                         truth, truth_lines))
     else:
         todo = runs.variants(a.model, a.precision, a.tracker)
         sizes = [runs.check_detector(v) for v in todo]  # every model is checked before the first run starts
         for i, (v, size_mb) in enumerate(zip(todo, sizes, strict=True)):
             r = runs.run(Path(a.video), v, size_mb, base, out / "runs", i)
-            rows.append(_row(v.label, r.fps, r.infer_ms, r.model_mb, r.total, r.lines, r.tracks, a.gt, metrics,
-                             truth, true_lines))
+            counted = [(round(t * fps) + 1, pid, line, way) for t, pid, line, way in r.crossings]  # MOT frames from 1
+            rows.append(_row(v.label, r.fps, r.infer_ms, r.model_mb, r.total, r.lines, counted, r.tracks, a.gt, metrics,
+                             truth, truth_lines))
     print(report.rows_text(rows))
     for p in report.write(rows, out, metrics[0]):
         print(f"wrote {p}")
     return 0
 
 
-def _row(label, fps, infer_ms, model_mb, unique, lines, tracks, gt, metrics, truth, true_lines) -> dict[str, Any]:
+@dataclass(frozen=True)
+class _Lines:
+    """The truth on the config's lines: every crossing, and the totals."""
+
+    configs: list[LineConfig]
+    crossings: list[score.Crossing]
+    totals: dict[str, dict[str, int]]
+    window: int  # frames: a count within this of a true crossing on the same line and way stands for it
+
+
+def _row(label, fps, infer_ms, model_mb, unique, lines, counted, tracks, gt, metrics, truth,
+         true: _Lines) -> dict[str, Any]:
     row: dict[str, Any] = {"variant": label, "fps": fps, "infer_ms": infer_ms, "model_mb": model_mb}
     row.update({k: round(v, 4) if isinstance(v, float) and k != "IDSW" else int(v) if k in ("IDSW", "FP", "FN", "MT", "ML", "Frag") else v
                 for k, v in score.track_metrics(Path(gt), tracks, metrics).items()})
     row["unique"], row["unique_true"] = unique, len(truth.ids)
     for name, c in lines.items():
         row[name] = f"{c['in']}/{c['out']}"
-        row[f"{name}_true"] = f"{true_lines[name]['in']}/{true_lines[name]['out']}"
+        row[f"{name}_true"] = f"{true.totals[name]['in']}/{true.totals[name]['out']}"
+    if true.configs:  # totals can be right while crossings are not: a miss here, a count for nobody there
+        missed, extra = score.pair_crossings(true.crossings, counted, true.window)
+        row["crossings_missed"], row["crossings_extra"] = len(missed), len(extra)
     return row

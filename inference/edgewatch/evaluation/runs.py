@@ -41,6 +41,7 @@ class RunResult:
     model_mb: float
     total: int
     lines: dict[str, dict[str, int]]
+    crossings: list[tuple[float, int, str, str]]  # every line crossing counted: (video s, person id, line, way)
 
 
 def parse_tracker(text: str) -> dict[str, Any]:
@@ -97,4 +98,7 @@ def run(video: Path, v: Variant, size_mb: float, base: dict[str, Any], work: Pat
         last = (done.stderr.strip().splitlines() or ["(no message)"])[-1].removeprefix("edgewatch: error: ")
         raise EdgewatchError(f"evaluate: {v.label}: the run failed: {last}")
     s = json.loads(summary.read_text())
-    return RunResult(v, tracks, float(s["fps"]), float(s["infer_ms_p50"]), round(size_mb, 2), int(s["total"]), s["lines"])
+    crossings = [(float(e["video_s"]), int(e["track_id"]), e["line"], e["direction"])
+                 for e in s.get("events", []) if e["type"] == "line_cross"]
+    return RunResult(v, tracks, float(s["fps"]), float(s["infer_ms_p50"]), round(size_mb, 2), int(s["total"]), s["lines"],
+                     crossings)

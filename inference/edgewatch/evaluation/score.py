@@ -1,7 +1,9 @@
-"""Metrics of a tracks file against ground truth, and the counts a perfect tracker would give."""
+"""Metrics of a tracks file against ground truth, line crossings matched one by one, and the counts a perfect
+tracker would give."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -65,6 +67,31 @@ def line_crossings(rows: mot.MotRows, lines: list[LineConfig], frame_size: tuple
                    fps: float) -> list[tuple[int, int, str, str]]:
     """Every crossing on these paths: (frame, id, line, "in" | "out"), as the worker's line counter sees it."""
     return _count(rows, lines, frame_size, fps)[1]
+
+
+Crossing = tuple[int, int, str, str]  # (frame, id, line, "in" | "out")
+
+
+def pair_crossings(truth: list[Crossing], counted: list[Crossing], window: int,
+                   penalty: Callable[[int, int], float] | None = None) -> tuple[list[int], list[int]]:
+    """Crossing by crossing: the indices of the true crossings no count stands for (missed) and of the counts
+    no true crossing stands for (extra). One optimal pairing (scipy's assignment solver) of a true crossing
+    with a count on the same line and way at most `window` frames apart, nearer first; `penalty(i, j)`
+    (0 to 1) makes a pair dearer. Totals can be right while crossings are not; this tells them apart."""
+    cost = np.full((len(truth), len(counted)), np.inf)
+    for i, (f, _, line, way) in enumerate(truth):
+        for j, (g, _, cline, cway) in enumerate(counted):
+            if (cline, cway) == (line, way) and abs(g - f) <= window:
+                cost[i, j] = abs(g - f) / max(window, 1) + (penalty(i, j) if penalty else 0.0)
+    paired_t, paired_c = set(), set()
+    if np.isfinite(cost).any():
+        big = np.where(np.isfinite(cost), cost, 1e6)
+        for i, j in zip(*linear_sum_assignment(big), strict=True):
+            if np.isfinite(cost[i, j]):
+                paired_t.add(int(i))
+                paired_c.add(int(j))
+    return ([i for i in range(len(truth)) if i not in paired_t],
+            [j for j in range(len(counted)) if j not in paired_c])
 
 
 def perfect_tracks(detections: mot.MotRows, truth: mot.MotRows, min_iou: float = 0.5) -> mot.MotRows:
