@@ -67,6 +67,71 @@ def _read_image(path: str) -> np.ndarray:
 Prepare = Callable[[np.ndarray], np.ndarray]
 
 
+class _Handoff:
+    """The bounded queue between the reader thread and the consumer: items in order, then the end marker
+    or a failure to re-raise in the consumer. A live item may push out the oldest waiting (`dropped`);
+    `wake` is set whenever an item is queued."""
+
+    def __init__(self, size: int, stop: threading.Event, wake: threading.Event | None) -> None:
+        self._queue: queue.Queue = queue.Queue(maxsize=size)
+        self._stop = stop
+        self.wake = wake
+        self.dropped = 0
+        self.finished = False  # the end (or a failure) has been handed to the consumer
+
+    def put(self, item: object, droppable: bool) -> bool:
+        """Queue an item; False when the source is stopping."""
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.2)
+                if self.wake is not None:
+                    self.wake.set()
+                return True
+            except queue.Full:
+                if droppable:
+                    try:
+                        self._queue.get_nowait()
+                        self.dropped += 1
+                    except queue.Empty:
+                        pass
+        return False
+
+    def put_end(self) -> None:
+        try:
+            self._queue.put(_END, timeout=1.0)
+        except queue.Full:
+            try:
+                self._queue.get_nowait()
+            except queue.Empty:
+                pass
+            self._queue.put_nowait(_END)
+        if self.wake is not None:
+            self.wake.set()
+
+    def poll(self, timeout: float = 0.0) -> Frame | SourceStatus | None:
+        """The next item, or None if none is ready (or the end has come); raises the reader's failure."""
+        if self.finished:
+            return None
+        try:
+            item = self._queue.get(timeout=timeout) if timeout > 0 else self._queue.get_nowait()
+        except queue.Empty:
+            return None
+        if item is _END:
+            self.finished = True
+            return None
+        if isinstance(item, BaseException):
+            self.finished = True
+            raise item
+        return item
+
+    def discard(self, timeout: float) -> None:
+        """Take one waiting item away unseen, so a reader blocked on a full queue can go on (closing)."""
+        try:
+            self._queue.get(timeout=timeout)
+        except queue.Empty:
+            pass
+
+
 class FrameSource:
     """Iterate (or `poll()`) to get `Frame`s and `SourceStatus`es in order; `close()` releases everything.
 
@@ -80,14 +145,11 @@ class FrameSource:
         self.cfg = cfg
         self.decode_threads = decode_threads
         self.prepare = prepare
-        self.wake = wake
-        self.finished = False  # the end (or a failure) has been handed to the consumer
         self._cap: cv2.VideoCapture | None = None
         self._first: np.ndarray | None = None
         self._stop = threading.Event()
-        self._queue: queue.Queue = queue.Queue(maxsize=cfg.queue_size)
+        self._out = _Handoff(cfg.queue_size, self._stop, wake)
         self._thread: threading.Thread | None = None
-        self.dropped = 0
         # Set before start() when no output needs every picture (detect.fps, no video out): frames between
         # two that are handed on are only grabbed (decoded, not converted to BGR nor queued) and counted.
         self.sample_fps: float | None = None
@@ -95,6 +157,24 @@ class FrameSource:
         self._kept_s: float | None = None
         self.ended_early: str | None = None  # set when a file stops before its announced length
         self.info = self._probe()
+
+    @property
+    def finished(self) -> bool:
+        """The end (or a failure) has been handed to the consumer."""
+        return self._out.finished
+
+    @property
+    def dropped(self) -> int:
+        """Frames decoded but dropped to stay live (the consumer fell behind)."""
+        return self._out.dropped
+
+    @property
+    def wake(self) -> threading.Event | None:
+        return self._out.wake
+
+    @wake.setter
+    def wake(self, event: threading.Event | None) -> None:
+        self._out.wake = event
 
     # -- opening -----------------------------------------------------------------------------
     def _probe(self) -> SourceInfo:
@@ -138,39 +218,13 @@ class FrameSource:
 
     def poll(self, timeout: float = 0.0) -> Frame | SourceStatus | None:
         """The next item, or None if none is ready (or the source has finished); raises the reader's failure."""
-        if self.finished:
-            return None
-        try:
-            item = self._queue.get(timeout=timeout) if timeout > 0 else self._queue.get_nowait()
-        except queue.Empty:
-            return None
-        if item is _END:
-            self.finished = True
-            return None
-        if isinstance(item, BaseException):
-            self.finished = True
-            raise item
-        return item
+        return self._out.poll(timeout)
 
     def _frame(self, index: int, video_s: float, image: np.ndarray) -> Frame:
         return Frame(index, video_s, time.time(), image, self.prepare(image) if self.prepare is not None else None)
 
     def _put(self, item: object, droppable: bool) -> bool:
-        """Queue an item; False when the source is stopping."""
-        while not self._stop.is_set():
-            try:
-                self._queue.put(item, timeout=0.2)
-                if self.wake is not None:
-                    self.wake.set()
-                return True
-            except queue.Full:
-                if droppable:
-                    try:
-                        self._queue.get_nowait()
-                        self.dropped += 1
-                    except queue.Empty:
-                        pass
-        return False
+        return self._out.put(item, droppable)
 
     def _run(self) -> None:
         try:
@@ -185,19 +239,7 @@ class FrameSource:
         finally:
             if self._cap is not None:
                 self._cap.release()
-            self._put_end()
-
-    def _put_end(self) -> None:
-        try:
-            self._queue.put(_END, timeout=1.0)
-        except queue.Full:
-            try:
-                self._queue.get_nowait()
-            except queue.Empty:
-                pass
-            self._queue.put_nowait(_END)
-        if self.wake is not None:
-            self.wake.set()
+            self._out.put_end()
 
     def _run_images(self) -> None:
         while True:
@@ -312,10 +354,7 @@ class FrameSource:
             # worker from ending (the thread is a daemon; its capture goes with the process).
             deadline = time.monotonic() + 15
             while self._thread.is_alive() and time.monotonic() < deadline:
-                try:
-                    self._queue.get(timeout=0.1)
-                except queue.Empty:
-                    pass
+                self._out.discard(0.1)
             self._thread.join(timeout=1)
             if self._thread.is_alive():
                 log.warning("the reader of %s did not stop within 15 s; leaving it", self.info.uri)
