@@ -19,8 +19,8 @@ EPILOG = """examples:
   edgewatch evaluate clip.mp4 --gt gt/gt.txt --tracks my-tracker.txt     # score a tracks file as it is
 """
 # A run's config keeps only what changes what is counted: no broker, video, state or summary.
-WINDOW_S = 3.0  # a counted crossing stands for a true one on the same line and way this close in time
 KEPT = ("model", "tracker", "detect", "lines", "zones")
+WINDOW_S = 3.0  # a counted crossing stands for a true one on the same line and way this close in time
 
 
 def parser() -> argparse.ArgumentParser:
