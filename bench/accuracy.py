@@ -13,8 +13,7 @@ IDF1 and HOTA >= ByteTrack's + 0.05 on every clip, ID switches <= ByteTrack's, l
 course video's 6 people each within 1.5 s, the tracker's own cost under 1 ms a frame with 10 people.
 Beside the line counts it prints what a perfect tracker would count from the same detections, and each
 tracker's errors crossing by crossing (true crossings missed, crossings counted without one; Edgewatch's
-from its analytics run again on the saved detections, bench/replay.py): totals can be right while
-crossings are not.
+from the line_cross events of the worker's own --summary): totals can be right while crossings are not.
 """
 
 from __future__ import annotations
@@ -31,7 +30,6 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import crowd  # noqa: E402
-import replay  # noqa: E402
 
 from edgewatch import mot  # noqa: E402
 from edgewatch.config import LineConfig, TrackerConfig  # noqa: E402
@@ -88,9 +86,18 @@ def lines_off(counted: dict, truth: dict) -> str:
     return "exact" if off == 0 else f"off by {off}"
 
 
-def per_crossing(clip: str, name: str, truth: mot.MotRows, tracks: mot.MotRows, counted: list) -> None:
-    missed, wrong = replay.crossing_errors(truth, tracks, counted)
+WINDOW = int(3 * crowd.FPS)  # a count stands for a true crossing on the same line and way this close
+
+
+def per_crossing(clip: str, name: str, truth: list[score.Crossing], counted: list[score.Crossing]) -> None:
+    missed, wrong = score.pair_crossings(truth, counted, WINDOW)
     print(f"{clip:9} {name:10} per crossing: {len(missed)} true crossings missed, {len(wrong)} counted without one")
+
+
+def worker_crossings(summary: dict) -> list[score.Crossing]:
+    """The crossings the worker counted, from its --summary's events (video seconds -> MOT frames from 1)."""
+    return [(round(e["video_s"] * crowd.FPS) + 1, e["track_id"], e["line"], e["direction"])
+            for e in summary["events"] if e["type"] == "line_cross"]
 
 
 def course_check(work: Path) -> tuple[int, float, bool]:
@@ -132,33 +139,29 @@ def main() -> None:
         gt = clip / "gt" / "gt.txt"
         lines = [LineConfig(**ln) for ln in crowd.LINES]
         figures = {}
+        theirs_rows = mot.read(theirs, "bytetrack")
+        crossings = {"edgewatch": worker_crossings(summary), "ew+reid": worker_crossings(summary_reid),
+                     "bytetrack": score.line_crossings(theirs_rows, lines, (crowd.W, crowd.H), crowd.FPS)}
         for name, path, s in (("edgewatch", ours, summary), ("ew+reid", ours_reid, summary_reid),
                               ("bytetrack", theirs, None)):
             m = score.track_metrics(gt, path, METRICS)
-            rows = mot.read(path, name)
-            counted = s["lines"] if s else score.true_line_counts(rows, lines, (crowd.W, crowd.H), crowd.FPS)
-            unique = s["total"] if s else len(rows.ids)
+            counted = s["lines"] if s else score.tally(crossings[name], lines)
+            unique = s["total"] if s else len(theirs_rows.ids)
             figures[name] = (m, counted == truth["lines"])
             print(f"{clip.name:9} {name:10} " + " ".join(f"{m[k]:6.3f}" if k != "IDSW" else f"{int(m[k]):6d}" for k in METRICS)
                   + f"  {unique:3d}/{truth['people']:<3d} {lines_off(counted, truth['lines'])} "
                   f"{counted} / {truth['lines']}" + (f"  {s['fps']:.0f} fps" if s else ""))
-        # Totals can be right while crossings are not (a miss here, a count for nobody there): crossing by
-        # crossing, from the worker's analytics run again on its own detections (bench/replay.py).
+        # Totals can be right while crossings are not (a miss here, a count for nobody there).
         truth_rows = mot.read(gt, "ground truth").where_considered()
-        for name, tag in (("edgewatch", ""), ("ew+reid", "-reid")):
-            counted: list = []
-            replayed = work / f"replay{tag}.txt"
-            replay.replay(a.out, clip.name, {}, bool(tag), replayed, counted)
-            per_crossing(clip.name, name, truth_rows, mot.read(replayed, name), counted)
-        rows = mot.read(theirs, "bytetrack")
-        per_crossing(clip.name, "bytetrack", truth_rows, rows,
-                     score.line_crossings(rows, lines, (crowd.W, crowd.H), crowd.FPS))
+        true_crossings = score.line_crossings(truth_rows, lines, (crowd.W, crowd.H), crowd.FPS)
+        for name in ("edgewatch", "ew+reid", "bytetrack"):
+            per_crossing(clip.name, name, true_crossings, crossings[name])
         perfect = score.perfect_tracks(mot.read(det, "detections"), truth_rows)
-        ideal = score.true_line_counts(perfect, lines, (crowd.W, crowd.H), crowd.FPS)
+        crossings["perfect"] = score.line_crossings(perfect, lines, (crowd.W, crowd.H), crowd.FPS)
+        ideal = score.tally(crossings["perfect"], lines)
         print(f"{clip.name:9} a perfect tracker on these detections: lines {lines_off(ideal, truth['lines'])} "
               f"{ideal}")
-        per_crossing(clip.name, "perfect", truth_rows, perfect,
-                     score.line_crossings(perfect, lines, (crowd.W, crowd.H), crowd.FPS))
+        per_crossing(clip.name, "perfect", true_crossings, crossings["perfect"])
         b = figures["bytetrack"][0]
         for name in ("edgewatch", "ew+reid"):
             e, exact = figures[name]

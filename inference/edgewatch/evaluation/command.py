@@ -81,16 +81,15 @@ def main(argv: list[str]) -> int:
     truth = mot.read(a.gt, "ground truth", max_frame=frames).where_considered()
     base = _base(a.config)
     lines = [LineConfig(**ln) for ln in base.get("lines", [])]
-    true_lines = score.true_line_counts(truth, lines, size, fps)
-    truth_lines = _Lines(lines, score.line_crossings(truth, lines, size, fps), true_lines, round(WINDOW_S * fps))
+    true_crossings = score.line_crossings(truth, lines, size, fps)
+    truth_lines = _Lines(lines, true_crossings, score.tally(true_crossings, lines), round(WINDOW_S * fps))
     out = Path(a.out)
     rows = []
     if a.tracks:
         given = mot.read(a.tracks, "tracks", max_frame=frames)
         counted = score.line_crossings(given, lines, size, fps)
         rows.append(_row(f"tracks {Path(a.tracks).name}", None, None, None, len(given.ids),
-                         score.true_line_counts(given, lines, size, fps), counted, Path(a.tracks), a.gt, metrics,
-                         truth, truth_lines))
+                         score.tally(counted, lines), counted, Path(a.tracks), a.gt, metrics, truth, truth_lines))
     else:
         todo = runs.variants(a.model, a.precision, a.tracker)
         sizes = [runs.check_detector(v) for v in todo]  # every model is checked before the first run starts

@@ -46,30 +46,32 @@ def track_metrics(gt: Path, tracks: Path, names: list[str]) -> dict[str, float]:
     return {n: float(getattr(getattr(result, METRICS[n][0]), METRICS[n][1])) for n in names}
 
 
-def _count(rows: mot.MotRows, lines: list[LineConfig], frame_size: tuple[int, int],
-           fps: float) -> tuple[LineCounter, list[tuple[int, int, str, str]]]:
+Crossing = tuple[int, int, str, str]  # (frame, id, line, "in" | "out")
+
+
+def line_crossings(rows: mot.MotRows, lines: list[LineConfig], frame_size: tuple[int, int],
+                   fps: float) -> list[Crossing]:
+    """Every crossing on these paths, as the worker's line counter sees it."""
     counter, crossings = LineCounter(lines, frame_size), []
     for f in sorted(set(rows.frame.tolist())):
         now = rows.at(f)
         for ev in counter.update({int(i): tuple(b) for i, b in zip(now.ident, now.box, strict=True)}, f / fps):
             crossings.append((f, ev.data["track_id"], ev.data["line"], ev.data["direction"]))
-    return counter, crossings
+    return crossings
+
+
+def tally(crossings: list[Crossing], lines: list[LineConfig]) -> dict[str, dict[str, int]]:
+    """Line counts from crossings: the line counter counts exactly the crossings it reports."""
+    counts = {ln.name: {"in": 0, "out": 0} for ln in lines}
+    for _, _, line, way in crossings:
+        counts[line][way] += 1
+    return counts
 
 
 def true_line_counts(truth: mot.MotRows, lines: list[LineConfig], frame_size: tuple[int, int],
                      fps: float) -> dict[str, dict[str, int]]:
     """The line counts a perfect tracker gives: the worker's own line counter on the true paths."""
-    counter, _ = _count(truth, lines, frame_size, fps)
-    return {c.name: {"in": c.in_count, "out": c.out_count} for c in counter.counts()}
-
-
-def line_crossings(rows: mot.MotRows, lines: list[LineConfig], frame_size: tuple[int, int],
-                   fps: float) -> list[tuple[int, int, str, str]]:
-    """Every crossing on these paths: (frame, id, line, "in" | "out"), as the worker's line counter sees it."""
-    return _count(rows, lines, frame_size, fps)[1]
-
-
-Crossing = tuple[int, int, str, str]  # (frame, id, line, "in" | "out")
+    return tally(line_crossings(truth, lines, frame_size, fps), lines)
 
 
 def pair_crossings(truth: list[Crossing], counted: list[Crossing], window: int,
