@@ -1,10 +1,13 @@
-"""At-least-once delivery of one camera's events over MQTT, through the on-disk outbox (mqtt.py's docstring
-tells the whole story).
+"""At-least-once delivery of one camera's events over MQTT, through the on-disk outbox.
 
-Each event is stored in the outbox first, then handed to paho at QoS 1; its row is deleted only when paho
-reports the broker's PUBACK for its mid. At most MAX_HANDED_OVER events sit in paho's memory; the rest
-wait in the outbox, in order, and follow as acknowledgements come back (which also keeps paho's 16-bit
-message ids from wrapping onto an unacknowledged one).
+Each event is written to the outbox first, then handed to paho at QoS 1. paho keeps every unacknowledged
+QoS 1 message in memory and re-sends all of them, in order, on every reconnect (paho 2.2:
+Client._messages_reconnect_reset_out + _handle_connack), so within a run an event is handed over once;
+its outbox row is deleted only when on_publish reports the broker's PUBACK for its mid. At most
+MAX_HANDED_OVER events sit in paho's memory; the rest wait in the outbox (in order) and follow as
+acknowledgements come back, which also keeps paho's 16-bit message ids from wrapping onto an
+unacknowledged one. Rows left by an earlier run (broker away at its end, or the worker killed) are queued
+first, when the publisher is built, so they precede this run's events.
 """
 
 from __future__ import annotations

@@ -1,16 +1,8 @@
 """Publishes one camera's status, live state, events, performance and segmentation to MQTT (docs/mqtt.md).
 
-Delivery of events (delivery.EventDelivery): each event is written to the on-disk outbox first, then handed
-to paho at QoS 1.
-paho keeps every unacknowledged QoS 1 message in memory and re-sends all of them, in order, on every
-reconnect (paho 2.2: Client._messages_reconnect_reset_out + _handle_connack), so within a run an event
-is handed over once; its outbox row is deleted only when on_publish reports the broker's PUBACK for its
-mid. At most MAX_HANDED_OVER events sit in paho's memory; the rest wait in the outbox (in order) and
-follow as acknowledgements come back, which also keeps paho's 16-bit message ids from wrapping onto
-an unacknowledged one. Rows left by an earlier run (broker away at its end, or the worker killed) are
-queued first, when the publisher is built, so they precede this run's events. Nothing here blocks on
-the network, and a broker that is away is never fatal: paho's own loop reconnects (connect_async +
-loop_start).
+Events are delivered at least once through an on-disk outbox (delivery.py tells how); the retained topics
+are rate-limited and re-sent after every reconnect (retained.py). Nothing here blocks on the network, and
+a broker that is away is never fatal: paho's own loop reconnects (connect_async + loop_start).
 """
 
 from __future__ import annotations
