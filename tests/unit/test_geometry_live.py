@@ -147,5 +147,5 @@ def test_saved_geometry_that_no_longer_fits_the_frame_is_set_aside(caplog):
     snap = big.snapshot()
     small = Analytics(CameraConfig(lines=[LineConfig(name="door", points=[[640, 0], [640, 432]])]), ModelConfig(), (768, 432))
     small.restore(snap)
-    assert [c.name for c in small.lines.counts()] == ["door"] and small.geometry is None
+    assert list(small.day_totals()["lines"]) == ["door"] and small.geometry is None
     assert "do not fit this camera's frame (lines.0.points: point (1800, 0) of 'far' is outside" in caplog.text

@@ -7,30 +7,24 @@ carry no people (classification feeds model.watch_class). All times are video se
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-import numpy as np
-
-from ..config import CameraConfig, Geometry, ModelConfig, geometry_in_frame
+from ..config import CameraConfig, Geometry, ModelConfig
 from ..errors import EdgewatchError
-from ..types import Box, Event, Frame, FrameFacts, ModelOutput
+from ..types import Box, Event, FrameFacts, ModelOutput
 from .alerts import AlertRules
 from .classwatch import ClassWatch
 from .counting import PeopleCounter
-from .lines import LineCounter
-from .reid import ReidGallery
+from .places import Places
+from .reid import Embed, ReidGallery, take_views
 from .tracker import Tracker, TrackState, lost_near
-from .zones import ZoneWatcher
 
 __all__ = ["Analytics"]
 
 SNAPSHOT_VERSION = 1
 log = logging.getLogger(__name__)
 
-# Re-identification embeddings for boxes of one frame, their crops inferred side by side (models/reid.py).
-Embed = Callable[[Frame, list[Box]], list[np.ndarray]]
 
 
 class Analytics:
@@ -50,12 +44,15 @@ class Analytics:
         self.gallery = ReidGallery(model.reid) if self.embed is not None and model.reid.reentry else None
         self.tracker = Tracker(cfg.tracker, model.threshold, self.frame_size)
         self.people = PeopleCounter(cfg.tracker, self.frame_size, self.gallery)
-        self.lines = LineCounter(cfg.lines, self.frame_size)
-        self.zones = ZoneWatcher(cfg.zones, self.frame_size)
+        self.places = Places(cfg.lines, cfg.zones, self.frame_size)
         self.alerts = AlertRules(cfg.alerts)
         self.classwatch = ClassWatch(model.watch_class) if model.watch_class else None
         self._last_s: float | None = None
-        self.geometry: dict[str, Any] | None = None  # the lines and zones the UI saved, with who and when
+
+    @property
+    def geometry(self) -> dict[str, Any] | None:
+        """The lines and zones the UI saved, with who and when (None: the config file's)."""
+        return self.places.saved
 
     def standing_boxes(self) -> list[Box]:
         """Where the people standing still are (the motion gate may leave out what moves there)."""
@@ -91,7 +88,7 @@ class Analytics:
         frame = output.frame
         step = self.tracker.update(dets, now, (lambda boxes: self.embed(frame, boxes)) if self.embed is not None else None)
         if self.embed is not None:
-            self._views(output.frame, step)
+            take_views(self.embed, frame, step, self.model.reid.refresh_s)
         events += self._remove(step.removed)
         events += self.people.confirm(step.confirmed, now)
         first_steps = []
@@ -99,35 +96,17 @@ class Analytics:
             pid = self.people.person_id(st.key)
             lost = lost_near(st, step.active, self.frame_size, self.cfg.tracker.edge_margin)
             if lost is not None:
-                self.lines.hand_over(self.people.person_id(lost.key), pid)
+                self.places.hand_over(self.people.person_id(lost.key), pid)
             for t, box, score in st.history[:-1]:
-                events += self.lines.update({pid: box}, t)
-                events += self.zones.update({pid: box}, t)
+                events += self.places.update({pid: box}, t)
                 first_steps.append((pid, t, box, score))
             st.history.clear()
         tracks = self.people.refresh(step.active)
         seen = {self.people.person_id(st.key): st.box for st in step.active if st.visible}
-        events += self.lines.update(seen, now)
-        events += self.zones.update(seen, now)
+        events += self.places.update(seen, now)
         events += self.alerts.update(self.people.in_frame, tracks, now)
-        events += self.zones.alerts(now)
+        events += self.places.zones.alerts(now)
         return self._facts(output, tracks, events, first_steps)
-
-    def _views(self, frame: Frame, step) -> None:
-        """Re-id only where identity is in question: a track just confirmed (is it someone who left
-        recently?), one seen again after a gap, and a fresh view of everyone in sight every
-        reid.refresh_s (what the tracker compares in a crowd, and the gallery keeps when they leave),
-        unless the tracker took a view this frame. One batch for the frame."""
-        now, every = frame.video_s, self.model.reid.refresh_s
-        need = {st.key: st for st in step.confirmed + step.refound}
-        for st in step.active:
-            if st.visible and (st.embedded_s is None or now - st.embedded_s >= every):
-                need.setdefault(st.key, st)
-        need = {k: st for k, st in need.items() if st.embedded_s != now}  # the tracker just took a view
-        if need:
-            states = list(need.values())
-            for st, emb in zip(states, self.embed(frame, [st.box for st in states]), strict=True):
-                st.add_view(emb, now)
 
     def finish(self, video_s: float) -> list[Event]:
         """End of input: everyone still present leaves (at the time last seen), so durations are complete."""
@@ -141,44 +120,30 @@ class Analytics:
 
     def day_totals(self) -> dict[str, Any]:
         """The day so far in one flat record (the `day_end` event's data): what a report needs."""
-        return {
-            "total": self.people.total,
-            "avg_duration_s": round(self.people.avg_duration_s, 2),
-            "lines": {c.name: {"in": c.in_count, "out": c.out_count} for c in self.lines.counts()},
-            "zones": {z.name: {"occupancy": z.occupancy, "entered": z.entered, "max_dwell_s": z.max_dwell_s}
-                      for z in self.zones.states()},
-        }
+        return {"total": self.people.total, "avg_duration_s": round(self.people.avg_duration_s, 2),
+                **self.places.totals()}
 
     def new_day(self) -> dict[str, Any]:
         """Close the day: returns its totals and starts the next day's from the people in the frame now.
         Bounds memory too: the records of everyone who left are dropped with the day."""
         totals = self.day_totals()
         self.people.new_day()
-        self.lines.new_day()
-        self.zones.new_day()
+        self.places.new_day()
         return totals
 
     def set_geometry(self, geometry: Geometry, video_s: float, origin: dict[str, Any]) -> list[Event]:
         """New lines and zones while running (the UI's editor): a `config_change` event naming what was
         added, removed and changed, with the final counts of what was removed, and `origin` (who, when).
         A geometry with a point outside the frame raises EdgewatchError and changes nothing."""
-        w, h = self.frame_size
-        outside = geometry_in_frame(geometry.lines, geometry.zones, w, h)
-        if outside is not None:
-            raise EdgewatchError(outside)
-        changes = {"lines": _diff(self.cfg.lines, geometry.lines), "zones": _diff(self.cfg.zones, geometry.zones)}
-        gone_lines = self.lines.replace(geometry.lines)
-        gone_zones, events = self.zones.replace(geometry.zones)
+        events = self.places.replace(geometry, video_s, origin)
+        # The camera's config names what it counts on now: what the UI shows, and a day restored from it.
         self.cfg = self.cfg.model_copy(update={"lines": geometry.lines, "zones": geometry.zones})
-        self.geometry = {"geometry": geometry.model_dump(mode="json"), **origin}
-        return events + [Event("config_change", video_s, {**origin, **changes,
-                                                         "final": {"lines": gone_lines, "zones": gone_zones}})]
+        return events
 
     def snapshot(self) -> dict[str, Any]:
         """The day's totals as plain JSON data (people still in the frame are not included), and the
         geometry the UI saved, if any (a restart counts on it before the broker hands it over again)."""
-        snap = {"version": SNAPSHOT_VERSION, "people": self.people.snapshot(),
-                "lines": self.lines.snapshot(), "zones": self.zones.snapshot()}
+        snap = {"version": SNAPSHOT_VERSION, "people": self.people.snapshot(), **self.places.snapshot()}
         if self.geometry is not None:
             snap["geometry"] = self.geometry
         return snap
@@ -197,8 +162,7 @@ class Analytics:
                     log.warning("the lines and zones saved in the UI do not fit this camera's frame (%s); "
                                 "counting on the config file's until they are saved again", err)
             self.people.restore(snap["people"])
-            self.lines.restore(snap["lines"])
-            self.zones.restore(snap["zones"])
+            self.places.restore(snap)
         except (KeyError, TypeError, ValueError, AttributeError) as err:
             raise EdgewatchError(f"analytics state: malformed snapshot ({type(err).__name__}: {err})") from None
 
@@ -207,9 +171,7 @@ class Analytics:
     def _remove(self, states: list[TrackState]) -> list[Event]:
         events = []
         for st in states:
-            pid = self.people.person_id(st.key)
-            events += self.zones.leave(pid)
-            self.lines.forget(pid)
+            events += self.places.leave(self.people.person_id(st.key))
         return events + self.people.remove(states)
 
     def _close_all(self) -> list[Event]:
@@ -220,14 +182,8 @@ class Analytics:
         return FrameFacts(
             # Copies: publishers may read a frame's facts after the next frame has moved the tracks on.
             output=output, tracks=[replace(t) for t in tracks], in_frame=len(tracks), total=self.people.total,
-            avg_duration_s=round(self.people.avg_duration_s, 2), lines=self.lines.counts(),
-            zones=self.zones.states(), events=events, first_steps=first_steps or [],
+            avg_duration_s=round(self.people.avg_duration_s, 2), lines=self.places.lines.counts(),
+            zones=self.places.zones.states(), events=events, first_steps=first_steps or [],
             unsettled_since=self.tracker.unsettled_since(),
         )
 
-
-def _diff(before: list, after: list) -> dict[str, list[str]]:
-    """Names added, removed and changed (same name, other settings) between two lists of lines or zones."""
-    old, new = {c.name: c for c in before}, {c.name: c for c in after}
-    return {"added": [n for n in new if n not in old], "removed": [n for n in old if n not in new],
-            "changed": [n for n in new if n in old and new[n] != old[n]]}
