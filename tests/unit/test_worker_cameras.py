@@ -147,7 +147,7 @@ def test_several_cameras_decode_with_one_ffmpeg_thread_each_and_one_camera_with_
             for slot in slots.values():
                 assert slot.source.decode_threads == threads
                 if threads:
-                    assert slot.source._cap.get(cv2.CAP_PROP_N_THREADS) == threads
+                    assert slot.source.reader.cap.get(cv2.CAP_PROP_N_THREADS) == threads
         finally:
             for slot in slots.values():
                 slot.close()

@@ -132,31 +132,208 @@ class _Handoff:
             pass
 
 
+class _Feed:
+    """The reader thread's side of the hand-off: frames made from decoded pictures and handed on, and
+    which pictures are wanted at all."""
+
+    def __init__(self, out: _Handoff, stop: threading.Event, prepare: Prepare | None) -> None:
+        self.out = out
+        self.stop = stop
+        self.prepare = prepare  # the model's input from each picture, in the reader thread
+        # Set before start() when no output needs every picture (detect.fps, no video out): pictures between
+        # two that are handed on are only grabbed (decoded, not converted to BGR nor queued) and counted.
+        self.sample_fps: float | None = None
+        self.sampled_out = 0
+        self.kept_s: float | None = None  # stream time of the last frame handed on
+
+    def wanted(self, t: float) -> bool:
+        return not too_soon(self.kept_s, t, self.sample_fps)
+
+    def frame(self, index: int, video_s: float, image: np.ndarray) -> Frame:
+        return Frame(index, video_s, time.time(), image, self.prepare(image) if self.prepare is not None else None)
+
+    def put(self, item: object, droppable: bool) -> bool:
+        """False when the source is stopping: the reader returns."""
+        return self.out.put(item, droppable)
+
+
+class _Images:
+    """A still image, or a folder of them in name order (looped with source.loop)."""
+
+    ended_early: str | None = None
+
+    def __init__(self, spec: InputSpec, cfg: SourceConfig) -> None:
+        self.files = spec.files
+        self.loop = cfg.loop and spec.kind == "folder"
+        self.first: np.ndarray | None = _read_image(str(spec.files[0]))  # a bad input fails at start
+        h, w = self.first.shape[:2]
+        self.info = SourceInfo(spec.kind, spec.uri, w, h, 1.0, len(spec.files))
+
+    def run(self, feed: _Feed) -> None:
+        while True:
+            for i, path in enumerate(self.files):
+                image, self.first = self.first if i == 0 else None, None
+                if image is None:
+                    try:
+                        image = _read_image(str(path))
+                    except EdgewatchError as err:
+                        log.warning("%s: skipped", err)
+                        continue
+                if not feed.put(feed.frame(i, float(i), image), droppable=False):
+                    return
+            if not self.loop:
+                return
+
+    def release(self) -> None:
+        pass
+
+
+class _Capture:
+    """A video file, camera or stream through OpenCV, opened and its first picture decoded at start, so a
+    bad input fails before anything runs."""
+
+    def __init__(self, spec: InputSpec, cfg: SourceConfig, threads: int) -> None:
+        self.spec, self.cfg, self.threads = spec, cfg, threads
+        self.ended_early: str | None = None  # set when a file stops before its announced length
+        cap = _open_capture(spec, threads)
+        if not cap.isOpened():
+            cap.release()
+            what = {"video": "cannot open video (corrupt, truncated or not a video)", "camera": "cannot open camera",
+                    "stream": "cannot open stream"}[spec.kind]
+            raise EdgewatchError(f"{what}: {redact(spec.uri)}")
+        ok, first = cap.read()
+        if not ok or first is None:
+            cap.release()
+            raise EdgewatchError(f"no frame could be decoded from {redact(spec.uri)} (corrupt or unsupported)")
+        self.cap: cv2.VideoCapture | None = cap
+        self.first: np.ndarray | None = first
+        fps = cap.get(cv2.CAP_PROP_FPS)
+        if not (0 < fps < 1000):
+            fps = 25.0 if spec.live else 10.0
+        count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) if spec.kind == "video" else None
+        h, w = first.shape[:2]
+        self.info = SourceInfo(spec.kind, redact(spec.uri), w, h, float(fps), count if count and count > 0 else None)
+
+    def release(self) -> None:
+        if self.cap is not None:
+            self.cap.release()
+            self.cap = None
+
+
+class _File(_Capture):
+    """A video file, read in full (or paced like a camera with source.realtime, dropping when behind)."""
+
+    def run(self, feed: _Feed) -> None:
+        assert self.cap is not None
+        fps = self.info.fps
+        pace = self.cfg.realtime
+        index, offset_s, start = 0, 0.0, time.monotonic()
+        frame, self.first = self.first, None
+        while not feed.stop.is_set():
+            video_s = index / fps
+            keep = frame is not None or feed.wanted(video_s)
+            if frame is None:
+                ok, frame = self.cap.read() if keep else (self.cap.grab(), None)
+                if not ok or (keep and frame is None):
+                    frame = None
+                    expected = self.info.frame_count
+                    read_in_pass = index - round(offset_s * fps)
+                    if expected and read_in_pass < expected - 1 and not self.cfg.loop:
+                        self.ended_early = f"video ended after {read_in_pass} of {expected} frames (truncated?)"
+                    if not self.cfg.loop or read_in_pass == 0:
+                        return
+                    # Loop: keep the clock running so tracks and durations stay continuous.
+                    offset_s = index / fps
+                    self.cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
+                    continue
+            if pace:
+                delay = start + video_s - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+            if not keep:
+                feed.sampled_out += 1
+            elif feed.put(feed.frame(index, video_s, frame), droppable=pace):
+                feed.kept_s = video_s
+            else:
+                return
+            index += 1
+            frame = None
+
+
+class _Live(_Capture):
+    """A camera or stream: the oldest frames dropped when behind; reopened with back-off when it drops."""
+
+    def run(self, feed: _Feed) -> None:
+        cfg = self.cfg.reconnect
+        start = time.monotonic()
+        index = 0
+        frame, self.first = self.first, None
+        lost_since: float | None = None
+        delay = cfg.initial_s
+        while not feed.stop.is_set():
+            if frame is None and self.cap is not None:
+                if lost_since is None and not feed.wanted(time.monotonic() - start):
+                    if self.cap.grab():
+                        feed.sampled_out += 1
+                        index += 1
+                        continue
+                else:
+                    ok, frame = self.cap.read()
+                    if not ok:
+                        frame = None
+            if frame is not None:
+                if lost_since is not None:
+                    feed.put(SourceStatus("restored", f"reopened after {time.monotonic() - lost_since:.1f} s",
+                                          time.monotonic() - start), droppable=False)
+                    lost_since, delay = None, cfg.initial_s
+                feed.kept_s = time.monotonic() - start
+                feed.put(feed.frame(index, feed.kept_s, frame), droppable=True)
+                index += 1
+                frame = None
+                continue
+            # The stream dropped: keep counting state, reopen with bounded exponential back-off.
+            now = time.monotonic()
+            if lost_since is None:
+                lost_since = now
+                feed.put(SourceStatus("lost", f"no frames from {self.info.uri}", now - start), droppable=False)
+            if cfg.give_up_s is not None and now - lost_since > cfg.give_up_s:
+                raise EdgewatchError(f"source lost for more than {cfg.give_up_s:g} s: {self.info.uri}")
+            self.release()
+            log.warning("source lost; reopening %s in %.1f s", self.info.uri, delay)
+            if feed.stop.wait(delay):
+                return
+            delay = min(delay * 2, cfg.max_s)
+            cap = _open_capture(self.spec, self.threads)
+            if cap.isOpened():
+                self.cap = cap
+            else:
+                cap.release()
+
+
+def _reader(spec: InputSpec, cfg: SourceConfig, threads: int) -> _Images | _File | _Live:
+    if spec.kind in ("image", "folder"):
+        return _Images(spec, cfg)
+    return _Live(spec, cfg, threads) if spec.live else _File(spec, cfg, threads)
+
+
 class FrameSource:
     """Iterate (or `poll()`) to get `Frame`s and `SourceStatus`es in order; `close()` releases everything.
 
     `prepare` makes the model's input from each decoded picture in the reader thread; `wake` is set
     whenever an item is queued, so one consumer can wait on many sources at once; `decode_threads`
-    is FFmpeg's threads for this input (0: its own choice)."""
+    is FFmpeg's threads for this input (0: its own choice). One reader per kind of input (_Images,
+    _File, _Live) decodes in the reader thread."""
 
     def __init__(self, spec: InputSpec, cfg: SourceConfig, prepare: Prepare | None = None,
                  wake: threading.Event | None = None, decode_threads: int = 0) -> None:
         self.spec = spec
-        self.cfg = cfg
         self.decode_threads = decode_threads
-        self.prepare = prepare
-        self._cap: cv2.VideoCapture | None = None
-        self._first: np.ndarray | None = None
         self._stop = threading.Event()
         self._out = _Handoff(cfg.queue_size, self._stop, wake)
+        self.feed = _Feed(self._out, self._stop, prepare)
+        self.reader = _reader(spec, cfg, decode_threads)
+        self.info = self.reader.info
         self._thread: threading.Thread | None = None
-        # Set before start() when no output needs every picture (detect.fps, no video out): frames between
-        # two that are handed on are only grabbed (decoded, not converted to BGR nor queued) and counted.
-        self.sample_fps: float | None = None
-        self.sampled_out = 0
-        self._kept_s: float | None = None
-        self.ended_early: str | None = None  # set when a file stops before its announced length
-        self.info = self._probe()
 
     @property
     def finished(self) -> bool:
@@ -169,6 +346,16 @@ class FrameSource:
         return self._out.dropped
 
     @property
+    def sampled_out(self) -> int:
+        """Pictures only grabbed, not handed on (sample_fps)."""
+        return self.feed.sampled_out
+
+    @property
+    def ended_early(self) -> str | None:
+        """Why a file stopped before its announced length, if it did."""
+        return self.reader.ended_early
+
+    @property
     def wake(self) -> threading.Event | None:
         return self._out.wake
 
@@ -176,32 +363,22 @@ class FrameSource:
     def wake(self, event: threading.Event | None) -> None:
         self._out.wake = event
 
-    # -- opening -----------------------------------------------------------------------------
-    def _probe(self) -> SourceInfo:
-        spec = self.spec
-        if spec.kind in ("image", "folder"):
-            self._first = _read_image(str(spec.files[0]))
-            h, w = self._first.shape[:2]
-            return SourceInfo(spec.kind, spec.uri, w, h, 1.0, len(spec.files))
-        cap = _open_capture(spec, self.decode_threads)
-        if not cap.isOpened():
-            cap.release()
-            what = {"video": "cannot open video (corrupt, truncated or not a video)", "camera": "cannot open camera",
-                    "stream": "cannot open stream"}[spec.kind]
-            raise EdgewatchError(f"{what}: {redact(spec.uri)}")
-        ok, first = cap.read()
-        if not ok or first is None:
-            cap.release()
-            raise EdgewatchError(f"no frame could be decoded from {redact(spec.uri)} (corrupt or unsupported)")
-        self._cap, self._first = cap, first
-        fps = cap.get(cv2.CAP_PROP_FPS)
-        if not (0 < fps < 1000):
-            fps = 25.0 if spec.live else 10.0
-        count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) if spec.kind == "video" else None
-        h, w = first.shape[:2]
-        return SourceInfo(spec.kind, redact(spec.uri), w, h, float(fps), count if count and count > 0 else None)
+    @property
+    def prepare(self) -> Prepare | None:
+        return self.feed.prepare
 
-    # -- reading -----------------------------------------------------------------------------
+    @prepare.setter
+    def prepare(self, prepare: Prepare | None) -> None:
+        self.feed.prepare = prepare
+
+    @property
+    def sample_fps(self) -> float | None:
+        return self.feed.sample_fps
+
+    @sample_fps.setter
+    def sample_fps(self, fps: float | None) -> None:
+        self.feed.sample_fps = fps
+
     def start(self) -> None:
         if self._thread is None:
             self._thread = threading.Thread(target=self._run, name=f"decode-{self.spec.kind}", daemon=True)
@@ -220,128 +397,14 @@ class FrameSource:
         """The next item, or None if none is ready (or the source has finished); raises the reader's failure."""
         return self._out.poll(timeout)
 
-    def _frame(self, index: int, video_s: float, image: np.ndarray) -> Frame:
-        return Frame(index, video_s, time.time(), image, self.prepare(image) if self.prepare is not None else None)
-
-    def _put(self, item: object, droppable: bool) -> bool:
-        return self._out.put(item, droppable)
-
     def _run(self) -> None:
         try:
-            if self.spec.kind in ("image", "folder"):
-                self._run_images()
-            elif self.spec.live:
-                self._run_live()
-            else:
-                self._run_file()
+            self.reader.run(self.feed)
         except BaseException as err:  # hand the failure to the consuming thread
-            self._put(err, droppable=False)
+            self._out.put(err, droppable=False)
         finally:
-            if self._cap is not None:
-                self._cap.release()
+            self.reader.release()
             self._out.put_end()
-
-    def _run_images(self) -> None:
-        while True:
-            for i, path in enumerate(self.spec.files):
-                image = self._first if (i == 0 and self._first is not None) else None
-                self._first = None
-                if image is None:
-                    try:
-                        image = _read_image(str(path))
-                    except EdgewatchError as err:
-                        log.warning("%s: skipped", err)
-                        continue
-                if not self._put(self._frame(i, float(i), image), droppable=False):
-                    return
-            if not (self.cfg.loop and self.spec.kind == "folder"):
-                return
-
-    def _run_file(self) -> None:
-        assert self._cap is not None
-        fps = self.info.fps
-        pace = self.cfg.realtime
-        index, offset_s, start = 0, 0.0, time.monotonic()
-        frame = self._first
-        self._first = None
-        while not self._stop.is_set():
-            video_s = index / fps
-            keep = frame is not None or not too_soon(self._kept_s, video_s, self.sample_fps)
-            if frame is None:
-                ok, frame = self._cap.read() if keep else (self._cap.grab(), None)
-                if not ok or (keep and frame is None):
-                    frame = None
-                    expected = self.info.frame_count
-                    read_in_pass = index - round(offset_s * fps)
-                    if expected and read_in_pass < expected - 1 and not self.cfg.loop:
-                        self.ended_early = f"video ended after {read_in_pass} of {expected} frames (truncated?)"
-                    if not self.cfg.loop or read_in_pass == 0:
-                        return
-                    # Loop: keep the clock running so tracks and durations stay continuous.
-                    offset_s = index / fps
-                    self._cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
-                    continue
-            if pace:
-                delay = start + video_s - time.monotonic()
-                if delay > 0:
-                    time.sleep(delay)
-            if not keep:
-                self.sampled_out += 1
-            elif self._put(self._frame(index, video_s, frame), droppable=pace):
-                self._kept_s = video_s
-            else:
-                return
-            index += 1
-            frame = None
-
-    def _run_live(self) -> None:
-        cfg = self.cfg.reconnect
-        start = time.monotonic()
-        index = 0
-        frame = self._first
-        self._first = None
-        lost_since: float | None = None
-        delay = cfg.initial_s
-        while not self._stop.is_set():
-            if frame is None and self._cap is not None:
-                if lost_since is None and too_soon(self._kept_s, time.monotonic() - start, self.sample_fps):
-                    if self._cap.grab():
-                        self.sampled_out += 1
-                        index += 1
-                        continue
-                else:
-                    ok, frame = self._cap.read()
-                    if not ok:
-                        frame = None
-            if frame is not None:
-                if lost_since is not None:
-                    self._put(SourceStatus("restored", f"reopened after {time.monotonic() - lost_since:.1f} s",
-                                           time.monotonic() - start), droppable=False)
-                    lost_since, delay = None, cfg.initial_s
-                self._kept_s = time.monotonic() - start
-                self._put(self._frame(index, self._kept_s, frame), droppable=True)
-                index += 1
-                frame = None
-                continue
-            # The stream dropped: keep counting state, reopen with bounded exponential back-off.
-            now = time.monotonic()
-            if lost_since is None:
-                lost_since = now
-                self._put(SourceStatus("lost", f"no frames from {self.info.uri}", now - start), droppable=False)
-            if cfg.give_up_s is not None and now - lost_since > cfg.give_up_s:
-                raise EdgewatchError(f"source lost for more than {cfg.give_up_s:g} s: {self.info.uri}")
-            if self._cap is not None:
-                self._cap.release()
-                self._cap = None
-            log.warning("source lost; reopening %s in %.1f s", self.info.uri, delay)
-            if self._stop.wait(delay):
-                return
-            delay = min(delay * 2, cfg.max_s)
-            cap = _open_capture(self.spec, self.decode_threads)
-            if cap.isOpened():
-                self._cap = cap
-            else:
-                cap.release()
 
     def request_stop(self) -> None:
         self._stop.set()
@@ -358,9 +421,8 @@ class FrameSource:
             self._thread.join(timeout=1)
             if self._thread.is_alive():
                 log.warning("the reader of %s did not stop within 15 s; leaving it", self.info.uri)
-        elif self._cap is not None:
-            self._cap.release()
-            self._cap = None
+        else:
+            self.reader.release()
 
 
 def open_source(cfg: SourceConfig, prepare: Prepare | None = None, wake: threading.Event | None = None,
