@@ -139,6 +139,59 @@ class _BrokerLink:
             log.warning("%s", message)
 
 
+class _Sent:
+    """Topic + payload bytes handed to a connected broker (the worker's thread and paho's both add)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._total = 0
+
+    @property
+    def total(self) -> int:
+        with self._lock:
+            return self._total
+
+    def add(self, nbytes: int) -> None:
+        if nbytes:
+            with self._lock:
+                self._total += nbytes
+
+    def published(self, name: str, info: paho.MQTTMessageInfo, size: int) -> None:
+        """One message handed to paho: counted if paho took it."""
+        if info.rc == MQTTErrorCode.MQTT_ERR_SUCCESS:
+            self.add(len(name.encode()) + size)
+
+
+class _Status:
+    """The camera's retained status: online with its input's state, or offline and why."""
+
+    def __init__(self, camera: str, source: str) -> None:
+        self.camera, self.source = camera, source
+        self.input: tuple[str, str] | None = None  # the camera's input state (lost, back, waiting) and detail
+
+    def online(self) -> bytes:
+        return encode(status_payload(self.camera, self.source, online=True, input_state=self.input))
+
+    def offline(self, reason: str) -> bytes:
+        return encode(status_payload(self.camera, self.source, online=False, reason=reason))
+
+
+def _make_client(cfg: MqttConfig, camera: str, will_topic: str, will: bytes) -> paho.Client:
+    client = paho.Client(
+        CallbackAPIVersion.VERSION2,
+        client_id=cfg.client_id or f"edgewatch-{camera}",
+        protocol=paho.MQTTv311,
+        clean_session=True,  # nothing to resume: paho itself re-sends our unacknowledged messages
+    )
+    if cfg.username is not None:
+        client.username_pw_set(cfg.username, cfg.password)
+    if cfg.tls is not None:
+        _configure_tls(client, cfg.tls)
+    client.will_set(will_topic, will, qos=1, retain=True)
+    client.reconnect_delay_set(RECONNECT_MIN_S, RECONNECT_MAX_S)
+    return client
+
+
 class MqttPublisher:
     """One camera's publisher. Call start() once, publish_* from the worker loop, close() at the end."""
 
@@ -148,25 +201,13 @@ class MqttPublisher:
         self._link = _BrokerLink(check_host(cfg.host), _check_port(cfg.port))
         prefix = _check_prefix(cfg.topic_prefix)
         self.camera = camera
-        self._source = source
+        self._status = _Status(camera, source)
         self.topics = {kind: topic(prefix, camera, kind) for kind in TOPIC_KINDS}
         self.config_topic = topic(prefix, camera, CONFIG_GEOMETRY)
         # Messages on the config topic (the UI's saved lines and zones) go here; set before start().
         self.on_config: Callable[[bytes], None] | None = None
 
-        client = paho.Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=cfg.client_id or f"edgewatch-{camera}",
-            protocol=paho.MQTTv311,
-            clean_session=True,  # nothing to resume: paho itself re-sends our unacknowledged messages
-        )
-        if cfg.username is not None:
-            client.username_pw_set(cfg.username, cfg.password)
-        if cfg.tls is not None:
-            _configure_tls(client, cfg.tls)
-        will = status_payload(camera, source, online=False, reason="lost")
-        client.will_set(self.topics["status"], encode(will), qos=1, retain=True)
-        client.reconnect_delay_set(RECONNECT_MIN_S, RECONNECT_MAX_S)
+        client = _make_client(cfg, camera, self.topics["status"], self._status.offline("lost"))
         client.on_connect = self._on_connect
         client.on_connect_fail = self._on_connect_fail
         client.on_disconnect = self._on_disconnect
@@ -177,11 +218,9 @@ class MqttPublisher:
         # Events an earlier run left in the outbox are queued first, ahead of this run's.
         self._events = EventDelivery(Outbox(cfg.outbox or default_path(camera)), client.publish, self.topics["events"])
 
-        self._bytes_lock = threading.Lock()
-        self._bytes_sent = 0
+        self._sent = _Sent()
         self._started = False
         self._report: DrainReport | None = None
-        self._input: tuple[str, str] | None = None  # the camera's input state, in the online status
 
         # state and segmentation at most state_hz; the worker paces perf itself; geometry when it changes
         state_s = 1.0 / cfg.state_hz
@@ -220,7 +259,7 @@ class MqttPublisher:
 
     def set_input(self, state: str, detail: str) -> None:
         """The camera's input changed (lost, back, waiting): say so in the retained status at once."""
-        self._input = (state, detail)
+        self._status.input = (state, detail)
         if self._link.up:
             self._publish_online(self._client)
 
@@ -228,7 +267,7 @@ class MqttPublisher:
         if not events:
             self._reconcile()
             return
-        self._add_bytes(self._events.add([event_payload(self.camera, e) for e in events]))
+        self._sent.add(self._events.add([event_payload(self.camera, e) for e in events]))
 
     @property
     def connected(self) -> bool:
@@ -237,8 +276,7 @@ class MqttPublisher:
     @property
     def bytes_sent(self) -> int:
         """Topic + payload bytes handed to a connected broker (events counted once, on acknowledgement)."""
-        with self._bytes_lock:
-            return self._bytes_sent
+        return self._sent.total
 
     @property
     def pending_events(self) -> int:
@@ -258,17 +296,17 @@ class MqttPublisher:
         t0 = time.monotonic()
         deadline = t0 + max(0.0, timeout_s)
         self._retained.stop()
-        self._events.drain(deadline, self._add_bytes)
+        self._events.drain(deadline, self._sent.add)
         if self._started:
             if self._link.up:
-                offline = encode(status_payload(self.camera, self._source, online=False, reason="closed"))
+                offline = self._status.offline("closed")
                 info = self._client.publish(self.topics["status"], offline, qos=1, retain=True)
                 try:
                     # at least a moment: without it the will ("lost") would stand in for a clean end
                     info.wait_for_publish(timeout=max(0.5, deadline - time.monotonic()))
                 except (RuntimeError, ValueError):
                     pass  # connection went away meanwhile: the broker sends the will instead
-                self._count(self.topics["status"], info, len(offline))
+                self._sent.published(self.topics["status"], info, len(offline))
             self._client.disconnect()
             self._client.loop_stop()
         self._reconcile()
@@ -282,23 +320,14 @@ class MqttPublisher:
 
     def _reconcile(self) -> None:
         """Drop acknowledged events from the outbox, hand over more (the caller's thread, never paho's)."""
-        self._add_bytes(self._events.reconcile())
-
-    def _add_bytes(self, nbytes: int) -> None:
-        if nbytes:
-            with self._bytes_lock:
-                self._bytes_sent += nbytes
+        self._sent.add(self._events.reconcile())
 
     def _send_retained(self, kind: str, data: bytes) -> None:
         if not self._link.up:
             return  # paho drops QoS 0 offline anyway; on_connect re-sends the latest (and no mid is used up)
         name = self.topics[kind]
         info = self._client.publish(name, data, qos=0, retain=True)
-        self._count(name, info, len(data))
-
-    def _count(self, name: str, info: paho.MQTTMessageInfo, size: int) -> None:
-        if info.rc == MQTTErrorCode.MQTT_ERR_SUCCESS:
-            self._add_bytes(len(name.encode()) + size)
+        self._sent.published(name, info, len(data))
 
     # paho's network thread calls these; keep them short and lock-free towards the caller's locks.
 
@@ -313,9 +342,9 @@ class MqttPublisher:
         self._retained.resend_last()
 
     def _publish_online(self, client: paho.Client) -> None:
-        online = encode(status_payload(self.camera, self._source, online=True, input_state=self._input))
+        online = self._status.online()
         info = client.publish(self.topics["status"], online, qos=1, retain=True)
-        self._count(self.topics["status"], info, len(online))
+        self._sent.published(self.topics["status"], info, len(online))
 
     def _on_message(self, client: paho.Client, userdata: Any, message: paho.MQTTMessage) -> None:
         if message.topic == self.config_topic and self.on_config is not None:
