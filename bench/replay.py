@@ -17,6 +17,10 @@ track that went on to someone else or was lost, no track; marked out of reach wh
 detections misses it too) and each crossing counted that is not in the truth (with the true person the
 track was on): where the line counts go wrong, to look at frame by frame. True and counted crossings are
 paired once, optimally (same line and way, within 3 s, the track on that person first).
+
+--handovers counts the line hand-overs (a new track taking a lost one's side of each line, lines.py) that
+joined one true person (the one under the lost track's last box is the one under the new track's first)
+and those that joined two.
 """
 
 from __future__ import annotations
@@ -80,9 +84,10 @@ def embeddings(video: Path, dets: mot.MotRows, cache: Path) -> dict[tuple, np.nd
 
 
 def replay(out_dir: Path, clip: str, tracker: dict, reid: bool, tracks_file: Path,
-           crossings: list | None = None) -> dict:
+           crossings: list | None = None, handovers: list | None = None) -> dict:
     """One clip's analytics on its saved detections; returns the summary. `crossings` gets each line
-    crossing counted: (frame, person id, line, direction)."""
+    crossing counted: (frame, person id, line, direction); `handovers` each line hand-over (lines.py):
+    (frame, person id lost, new person id)."""
     folder = out_dir / "clips" / clip
     data = load_yaml(folder / "lines.yaml")
     if reid:
@@ -103,6 +108,16 @@ def replay(out_dir: Path, clip: str, tracker: dict, reid: bool, tracks_file: Pat
 
     analytics = Analytics(cam, cfg.model, (crowd.W, crowd.H), embed)
     writer = TracksOutput(str(tracks_file), cam.tracker.max_lost_s)
+    n = 0
+    if handovers is not None:  # this run's counter only, wrapped to see whose side goes to whom
+        lines = analytics.places.lines
+        hand_over = lines.hand_over
+
+        def noted(old: int, new: int) -> None:
+            handovers.append((n, old, new))
+            hand_over(old, new)
+
+        lines.hand_over = noted
     for n in range(1, frames + 1):
         rows = dets.at(n)
         found = [Detection(tuple(float(v) for v in b), float(s)) for b, s in zip(rows.box, rows.conf, strict=True)]
@@ -191,6 +206,24 @@ def crossing_errors(gt: mot.MotRows, tracks: mot.MotRows, counted: list,
     return missed, wrong
 
 
+def handover_check(gt: mot.MotRows, tracks: mot.MotRows, handovers: list) -> tuple[int, int, int]:
+    """Of the line hand-overs, how many joined the same true person (the one under the lost track's last
+    box and under the new track's first), how many two people, and how many could not be told."""
+    right = wrong = unknown = 0
+    for f, old, new in handovers:
+        last = tracks.frame[(tracks.ident == old) & (tracks.frame <= f)]
+        first = tracks.frame[tracks.ident == new]
+        a = _on(tracks, old, gt, int(last.max())) if len(last) else None
+        b = _on(tracks, new, gt, int(first.min())) if len(first) else None
+        if a is None or b is None:
+            unknown += 1
+        elif a == b:
+            right += 1
+        else:
+            wrong += 1
+    return right, wrong, unknown
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", type=Path, required=True, help="an accuracy.py --out folder")
@@ -199,6 +232,8 @@ def main() -> None:
     ap.add_argument("--tracker", action="append", default=[], metavar="KEY=VALUE", help="tracker setting (YAML value)")
     ap.add_argument("--json", type=Path, help="also write the figures here")
     ap.add_argument("--why", action="store_true", help="list the crossings missed and counted wrongly")
+    ap.add_argument("--handovers", action="store_true", help="count the line hand-overs that joined the same true "
+                    "person and those that joined two")
     a = ap.parse_args()
     tracker = {}
     for item in a.tracker:
@@ -208,10 +243,12 @@ def main() -> None:
     clips = a.clips or saved
     over = under = 0
     results = []
+    joined = np.zeros(3, dtype=int)
     for clip in clips:
         tracks = a.out / clip / ("replay.txt" if a.no_reid else "replay-reid.txt")
         counted: list = []
-        s = replay(a.out, clip, tracker, not a.no_reid, tracks, counted)
+        handed: list = []
+        s = replay(a.out, clip, tracker, not a.no_reid, tracks, counted, handed)
         truth = json.loads((a.out / "clips" / clip / "truth.json").read_text())
         diffs = [s["lines"][k][d] - truth["lines"][k][d] for k in truth["lines"] for d in ("in", "out")]
         o, u = sum(x for x in diffs if x > 0), -sum(x for x in diffs if x < 0)
@@ -228,7 +265,14 @@ def main() -> None:
                                              crowd.FPS)
             missed, wrong = crossing_errors(gt, mot.read(tracks), counted, reachable)
             print("".join(f"  missed  {m}\n" for m in missed) + "".join(f"  counted {w}\n" for w in wrong), end="")
+        if a.handovers:
+            gt = mot.read(a.out / "clips" / clip / "gt" / "gt.txt").where_considered()
+            check = handover_check(gt, mot.read(tracks), handed)
+            joined += check
+            print(f"  hand-overs {len(handed)}: {check[0]} joined one true person, {check[1]} two, {check[2]} unknown")
     print(f"lines off {over + under} (+{over} -{under}) over {len(clips)} clips")
+    if a.handovers:
+        print(f"hand-overs {joined.sum()}: {joined[0]} joined one true person, {joined[1]} two, {joined[2]} unknown")
     if a.json:
         a.json.write_text(json.dumps(results, indent=1))
 

@@ -86,7 +86,8 @@ class TrackerConfig(_Section):
     appearance_weight: float = Field(2.0, ge=0, le=5, description="with model.reid: weight of appearance where motion is "
                                      "ambiguous (two people close, a lost person coming back)")
     appearance_min: float = Field(0.3, ge=-1, lt=1, description="with model.reid: a lost track is only found again by a "
-                                  "detection at least this similar (cosine)")
+                                  "detection at least this similar (cosine), and its side of each line only handed to a "
+                                  "new track this similar")
     appearance_iou: float | None = Field(None, gt=0, le=1, description="with model.reid: a detection is in question (and "
                                          "embedded) when two tracks overlap it, or a track overlaps two, by at least "
                                          "this IoU; higher embeds fewer crops in a crowd for some accuracy (0.35 on the "

@@ -68,14 +68,25 @@ def test_line_uses_the_feet_not_the_centre() -> None:
     assert facts[-1].lines[0].in_count + facts[-1].lines[0].out_count == 1
 
 
-def _lost_and_new(x_again: float) -> list:
+def _lost_and_new(x_again: float, looks: list[np.ndarray] | None = None) -> list:
     """A person walks towards the door, is lost for 1.6 s (longer than tracker.stale_s: no track takes
-    them back) and is next detected at x_again, walking on: a new track."""
-    a = analytics(validate({"lines": [DOOR]}), (W, H))
+    them back) and is next detected at x_again, walking on: a new track. `looks`: with re-id, how the
+    one before and the one after look."""
+    if looks is None:
+        a = analytics(validate({"lines": [DOOR]}), (W, H))
+    else:
+        cfg = validate({"lines": [DOOR], "model": {"reid": {"reentry": False}}})
+        a = Analytics(only(cfg), cfg.model, (W, H), embed=lambda frame, boxes: [look[0] for _ in boxes])
+    look = [None]
     frames = [[Detection(feet_box(x), 0.9)] for x in np.linspace(200, 340, 8)]
     frames += [[] for _ in range(15)]
     frames += [[Detection(feet_box(x), 0.9)] for x in np.linspace(x_again, x_again + 150, 8)]
-    return [a.update(ModelOutput(Frame(i, i / 10, 0.0, IMG), 1.0, detections=d)) for i, d in enumerate(frames)]
+    facts = []
+    for i, d in enumerate(frames):
+        if looks is not None:
+            look[0] = looks[0] if i < 8 else looks[1]
+        facts.append(a.update(ModelOutput(Frame(i, i / 10, 0.0, IMG), 1.0, detections=d)))
+    return facts
 
 
 def test_a_crossing_counts_when_the_track_broke_off_on_the_way() -> None:
@@ -90,3 +101,14 @@ def test_a_new_track_far_from_anyone_lost_does_not_count_a_crossing() -> None:
     # Found again more than a person's height away: nothing says it is the same person.
     facts = _lost_and_new(560)
     assert (facts[-1].lines[0].in_count, facts[-1].lines[0].out_count) == (0, 0)
+
+
+def test_with_reid_a_new_track_that_looks_like_someone_else_does_not_take_over_the_side() -> None:
+    # Where the lost person would be, but not them (similarity under tracker.appearance_min): a person
+    # who stood past the door all along is not counted as crossing it.
+    rng = np.random.default_rng(3)
+    alice, bob = (v / np.linalg.norm(v) for v in rng.normal(size=(2, 256)))
+    them = _lost_and_new(420, [alice, alice])[-1].lines[0]
+    other = _lost_and_new(420, [alice, bob])[-1].lines[0]
+    assert (them.in_count, them.out_count) == (1, 0)
+    assert (other.in_count, other.out_count) == (0, 0)

@@ -4,6 +4,7 @@ the worker's own figures on the same detections, with and without re-id."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 
 import pytest
@@ -26,7 +27,7 @@ def test_replay_gives_the_workers_figures(eval_python, worker_env, crowd3, tmp_p
                              "--no-progress"], env=worker_env, capture_output=True, text=True, timeout=300)
     assert worker.returncode == 0, worker.stderr
     r = subprocess.run([str(eval_python), str(REPO / "bench" / "replay.py"), "--out", str(out), "--json",
-                        str(tmp_path / "replay.json"), "--why", *([] if reid else ["--no-reid"])],
+                        str(tmp_path / "replay.json"), "--why", "--handovers", *([] if reid else ["--no-reid"])],
                        env=worker_env, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     (got,) = json.loads((tmp_path / "replay.json").read_text())
@@ -38,6 +39,11 @@ def test_replay_gives_the_workers_figures(eval_python, worker_env, crowd3, tmp_p
     wrong = sum(line.startswith("  counted ") for line in listed)
     assert missed - wrong == got["under"] - got["over"]
     assert sum(c["in"] + c["out"] for c in got["lines"].values()) > 0  # people did cross
+    # --handovers sorts every line hand-over: one true person, two, or not to be told
+    total = re.fullmatch(r"hand-overs (\d+): (\d+) joined one true person, (\d+) two, (\d+) unknown", listed[-1])
+    assert total is not None, listed[-1]
+    n, right, wrong_, unknown = map(int, total.groups())
+    assert right + wrong_ + unknown == n
     # the same people in the same frames (boxes differ by the detections file's rounding to 0.01 px)
     worker_rows = sorted(tuple(line.split(",")[:2]) for line in (tmp_path / "tracks.txt").read_text().splitlines())
     replay_rows = sorted(tuple(line.split(",")[:2])

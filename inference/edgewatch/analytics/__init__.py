@@ -94,7 +94,8 @@ class Analytics:
         first_steps = []
         for st in step.confirmed:  # lines and zones see a new person's steps from their first frame
             pid = self.people.person_id(st.key)
-            lost = lost_near(st, step.active, self.frame_size, self.cfg.tracker.edge_margin)
+            lost = lost_near(st, step.active, self.frame_size, self.cfg.tracker.edge_margin,
+                             self.cfg.tracker.appearance_min if self.embed is not None else None)
             if lost is not None:
                 self.places.hand_over(self.people.person_id(lost.key), pid)
             for t, box, score in st.history[:-1]:

@@ -109,11 +109,14 @@ class TrackState:
 
 
 def lost_near(new: TrackState, tracks: list[TrackState], frame_size: tuple[int, int],
-              edge_margin: float) -> TrackState | None:
+              edge_margin: float, min_similarity: float | None = None) -> TrackState | None:
     """Of `tracks`, the confirmed one lost now whose person a newly confirmed track may be: last seen at most
     _HANDOVER_S before the new one was first seen, its feet within one height of where the new one's were
-    then (the nearest such). None for a track born at the frame's border (someone walking in). Line
-    counting uses it so a person whose track broke off in a crowd still counts as crossing."""
+    then (the nearest such). None for a track born at the frame's border (someone walking in). With re-id,
+    not a lost track less alike than `min_similarity` (tracker.appearance_min, the bar for finding a lost
+    track again): on the crowd clips that refused a third of the hand-overs joining two people and one in
+    eight of the right ones (docs/performance.md). Line counting uses it so a person whose track broke
+    off in a crowd still counts as crossing."""
     if border_side(new.first_box, frame_size, edge_margin) is not None:
         return None
     fx, fy = anchor(new.first_box)
@@ -121,11 +124,20 @@ def lost_near(new: TrackState, tracks: list[TrackState], frame_size: tuple[int, 
     for tr in tracks:
         if not tr.confirmed or tr.visible or not 0 < new.first_s - tr.last_seen_s <= _HANDOVER_S:
             continue
+        if min_similarity is not None and _similarity(new, tr) < min_similarity:
+            continue
         x, y = anchor(tr.box)
         d = float(np.hypot(x - fx, y - fy))
         if d <= best_d:
             best, best_d = tr, d
     return best
+
+
+def _similarity(a: TrackState, b: TrackState) -> float:
+    """Cosine similarity of two tracks' appearance; 1.0 (no objection) when either has no view yet."""
+    if a.embedding is None or b.embedding is None or a.embedding.size != b.embedding.size:
+        return 1.0
+    return float(a.embedding @ b.embedding)
 
 
 @dataclass
