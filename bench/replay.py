@@ -2,7 +2,7 @@
 `bench/accuracy.py` run saved, instead of running the detector again.
 
     .venv-eval/bin/python bench/replay.py --out DIR [--no-reid] [--clips crowd6 crowd10]
-        [--tracker direction_weight=0.5 ...]
+        [--tracker direction_weight=0.5 ...] [--why] [--handovers] [--json FILE]
 
 DIR is an `accuracy.py --out` folder (clips/<clip>/ and <clip>/detections-reid.txt). Each clip's
 detections go frame by frame through the real `Analytics` (tracker, people, lines) and the real tracks
