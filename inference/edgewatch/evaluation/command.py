@@ -95,7 +95,8 @@ def main(argv: list[str]) -> int:
         sizes = [runs.check_detector(v) for v in todo]  # every model is checked before the first run starts
         for i, (v, size_mb) in enumerate(zip(todo, sizes, strict=True)):
             r = runs.run(Path(a.video), v, size_mb, base, out / "runs", i)
-            counted = [(round(t * fps) + 1, pid, line, way) for t, pid, line, way in r.crossings]  # MOT frames from 1
+            counted = (None if r.crossings is None  # MOT frames from 1
+                       else [(round(t * fps) + 1, pid, line, way) for t, pid, line, way in r.crossings])
             rows.append(_row(v.label, r.fps, r.infer_ms, r.model_mb, r.total, r.lines, counted, r.tracks, a.gt, metrics,
                              truth, truth_lines))
     print(report.rows_text(rows))
@@ -123,7 +124,9 @@ def _row(label, fps, infer_ms, model_mb, unique, lines, counted, tracks, gt, met
     for name, c in lines.items():
         row[name] = f"{c['in']}/{c['out']}"
         row[f"{name}_true"] = f"{true.totals[name]['in']}/{true.totals[name]['out']}"
-    if true.configs:  # totals can be right while crossings are not: a miss here, a count for nobody there
+    if true.configs and counted is None:
+        row["crossings_missed"] = row["crossings_extra"] = None
+    elif true.configs:  # totals can be right while crossings are not: a miss here, a count for nobody there
         missed, extra = score.pair_crossings(true.crossings, counted, true.window)
         row["crossings_missed"], row["crossings_extra"] = len(missed), len(extra)
     return row

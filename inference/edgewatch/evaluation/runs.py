@@ -18,6 +18,7 @@ from .. import config
 from ..config import TrackerConfig
 from ..errors import EdgewatchError
 from ..models import registry
+from . import score
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,9 @@ class RunResult:
     model_mb: float
     total: int
     lines: dict[str, dict[str, int]]
-    crossings: list[tuple[float, int, str, str]]  # every line crossing counted: (video s, person id, line, way)
+    # every line crossing counted: (video s, person id, line, way); None when the run's summary did not
+    # keep them all (it keeps the last 100 000 events): crossing-by-crossing figures cannot be had then
+    crossings: list[tuple[float, int, str, str]] | None
 
 
 def parse_tracker(text: str) -> dict[str, Any]:
@@ -98,7 +101,17 @@ def run(video: Path, v: Variant, size_mb: float, base: dict[str, Any], work: Pat
         last = (done.stderr.strip().splitlines() or ["(no message)"])[-1].removeprefix("edgewatch: error: ")
         raise EdgewatchError(f"evaluate: {v.label}: the run failed: {last}")
     s = json.loads(summary.read_text())
-    crossings = [(float(e["video_s"]), int(e["track_id"]), e["line"], e["direction"])
-                 for e in s.get("events", []) if e["type"] == "line_cross"]
     return RunResult(v, tracks, float(s["fps"]), float(s["infer_ms_p50"]), round(size_mb, 2), int(s["total"]), s["lines"],
-                     crossings)
+                     crossings_of(s, v.label))
+
+
+def crossings_of(summary: dict[str, Any], label: str) -> list[tuple[float, int, str, str]] | None:
+    """A run's line crossings from its summary's events; None, with a warning, when they do not add up to
+    its line counts (the summary keeps the last 100 000 events: a longer run's first ones are gone)."""
+    crossings = [(float(e["video_s"]), int(e["track_id"]), e["line"], e["direction"])
+                 for e in summary.get("events", []) if e["type"] == "line_cross"]
+    if score.tally(crossings, list(summary["lines"])) == summary["lines"]:
+        return crossings
+    print(f"edgewatch evaluate: warning: {label}: the run's summary kept {len(crossings)} of its line crossings; "
+          "crossings_missed / crossings_extra left out", file=sys.stderr)
+    return None

@@ -60,9 +60,10 @@ def line_crossings(rows: mot.MotRows, lines: list[LineConfig], frame_size: tuple
     return crossings
 
 
-def tally(crossings: list[Crossing], lines: list[LineConfig]) -> dict[str, dict[str, int]]:
-    """Line counts from crossings: the line counter counts exactly the crossings it reports."""
-    counts = {ln.name: {"in": 0, "out": 0} for ln in lines}
+def tally(crossings: list[Crossing], lines: list[LineConfig] | list[str]) -> dict[str, dict[str, int]]:
+    """Line counts from crossings (`lines`: the lines or their names): the line counter counts exactly the
+    crossings it reports."""
+    counts = {getattr(ln, "name", ln): {"in": 0, "out": 0} for ln in lines}
     for _, _, line, way in crossings:
         counts[line][way] += 1
     return counts
