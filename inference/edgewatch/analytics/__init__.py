@@ -26,7 +26,6 @@ SNAPSHOT_VERSION = 1
 log = logging.getLogger(__name__)
 
 
-
 class Analytics:
     """One camera's analytics: its own tracker, counts, lines, zones and alerts."""
 
@@ -106,7 +105,7 @@ class Analytics:
         seen = {self.people.person_id(st.key): st.box for st in step.active if st.visible}
         events += self.places.update(seen, now)
         events += self.alerts.update(self.people.in_frame, tracks, now)
-        events += self.places.zones.alerts(now)
+        events += self.places.alerts(now)
         return self._facts(output, tracks, events, first_steps)
 
     def finish(self, video_s: float) -> list[Event]:
@@ -180,11 +179,12 @@ class Analytics:
 
     def _facts(self, output: ModelOutput, tracks: list, events: list[Event],
                first_steps: list | None = None) -> FrameFacts:
+        lines, zones = self.places.counts()
         return FrameFacts(
             # Copies: publishers may read a frame's facts after the next frame has moved the tracks on.
             output=output, tracks=[replace(t) for t in tracks], in_frame=len(tracks), total=self.people.total,
-            avg_duration_s=round(self.people.avg_duration_s, 2), lines=self.places.lines.counts(),
-            zones=self.places.zones.states(), events=events, first_steps=first_steps or [],
+            avg_duration_s=round(self.people.avg_duration_s, 2), lines=lines,
+            zones=zones, events=events, first_steps=first_steps or [],
             unsettled_since=self.tracker.unsettled_since(),
         )
 

@@ -30,6 +30,10 @@ class Places:
     def hand_over(self, old: int, new: int) -> None:
         self.lines.hand_over(old, new)
 
+    def alerts(self, now: float) -> list[Event]:
+        """The zones' own alert rules (max_people, max_dwell_s: zones.py)."""
+        return self.zones.alerts(now)
+
     def counts(self) -> tuple[list[LineCount], list[ZoneState]]:
         return self.lines.counts(), self.zones.states()
 
