@@ -33,7 +33,7 @@ import crowd  # noqa: E402
 
 from edgewatch import mot  # noqa: E402
 from edgewatch.config import LineConfig, TrackerConfig  # noqa: E402
-from edgewatch.evaluation import score  # noqa: E402
+from edgewatch.evaluation import runs, score  # noqa: E402
 
 METRICS = ["IDF1", "HOTA", "MOTA", "IDSW"]
 
@@ -89,15 +89,12 @@ def lines_off(counted: dict, truth: dict) -> str:
 WINDOW = int(3 * crowd.FPS)  # a count stands for a true crossing on the same line and way this close
 
 
-def per_crossing(clip: str, name: str, truth: list[score.Crossing], counted: list[score.Crossing]) -> None:
+def per_crossing(clip: str, name: str, truth: list[score.Crossing], counted: list[score.Crossing] | None) -> None:
+    if counted is None:  # the worker's summary did not keep them all (runs.crossings_of said so)
+        print(f"{clip:9} {name:10} per crossing: -")
+        return
     missed, wrong = score.pair_crossings(truth, counted, WINDOW)
     print(f"{clip:9} {name:10} per crossing: {len(missed)} true crossings missed, {len(wrong)} counted without one")
-
-
-def worker_crossings(summary: dict) -> list[score.Crossing]:
-    """The crossings the worker counted, from its --summary's events (video seconds -> MOT frames from 1)."""
-    return [(round(e["video_s"] * crowd.FPS) + 1, e["track_id"], e["line"], e["direction"])
-            for e in summary["events"] if e["type"] == "line_cross"]
 
 
 def course_check(work: Path) -> tuple[int, float, bool]:
@@ -140,7 +137,8 @@ def main() -> None:
         lines = [LineConfig(**ln) for ln in crowd.LINES]
         figures = {}
         theirs_rows = mot.read(theirs, "bytetrack")
-        crossings = {"edgewatch": worker_crossings(summary), "ew+reid": worker_crossings(summary_reid),
+        crossings = {"edgewatch": runs.crossings_of(summary, "edgewatch", crowd.FPS),
+                     "ew+reid": runs.crossings_of(summary_reid, "ew+reid", crowd.FPS),
                      "bytetrack": score.line_crossings(theirs_rows, lines, (crowd.W, crowd.H), crowd.FPS)}
         for name, path, s in (("edgewatch", ours, summary), ("ew+reid", ours_reid, summary_reid),
                               ("bytetrack", theirs, None)):

@@ -258,16 +258,17 @@ def main() -> None:
                         **{k: float(v) for k, v in m.items()}})
         print(f"{clip:14} lines +{o} -{u}  IDF1 {m['IDF1']:.3f}  HOTA {m['HOTA']:.3f}  IDSW {int(m['IDSW']):4d}  "
               f"unique {s['total']} ({truth['people']})", flush=True)
-        if a.why:
+        if a.why or a.handovers:  # read once for both
             gt = mot.read(a.out / "clips" / clip / "gt" / "gt.txt").where_considered()
+            replayed = mot.read(tracks)
+        if a.why:
             ideal = score.perfect_tracks(mot.read(a.out / clip / "detections-reid.txt", "detections"), gt)
             reachable = score.line_crossings(ideal, [LineConfig(**ln) for ln in crowd.LINES], (crowd.W, crowd.H),
                                              crowd.FPS)
-            missed, wrong = crossing_errors(gt, mot.read(tracks), counted, reachable)
+            missed, wrong = crossing_errors(gt, replayed, counted, reachable)
             print("".join(f"  missed  {m}\n" for m in missed) + "".join(f"  counted {w}\n" for w in wrong), end="")
         if a.handovers:
-            gt = mot.read(a.out / "clips" / clip / "gt" / "gt.txt").where_considered()
-            check = handover_check(gt, mot.read(tracks), handed)
+            check = handover_check(gt, replayed, handed)
             joined += check
             print(f"  hand-overs {len(handed)}: {check[0]} joined one true person, {check[1]} two, {check[2]} unknown")
     print(f"lines off {over + under} (+{over} -{under}) over {len(clips)} clips")

@@ -139,7 +139,7 @@ def test_a_run_whose_summary_lost_crossings_gets_no_crossing_figures(capsys):
     events = [{"type": "line_cross", "video_s": 1.0, "track_id": 3, "line": "door", "direction": "in"},
               {"type": "person_enter", "video_s": 0.5, "track_id": 3}]
     whole = {"lines": {"door": {"in": 1, "out": 0}}, "events": events}
-    assert crossings_of(whole, "run") == [(1.0, 3, "door", "in")]
+    assert crossings_of(whole, "run", 10.0) == [(11, 3, "door", "in")]  # 1.0 s at 10 fps: MOT frame 11
     cut = {"lines": {"door": {"in": 2, "out": 0}}, "events": events}
-    assert crossings_of(cut, "run") is None
+    assert crossings_of(cut, "run", 10.0) is None
     assert "run: the run's summary kept 1 of its line crossings" in capsys.readouterr().err

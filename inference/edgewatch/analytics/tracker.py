@@ -114,9 +114,9 @@ def lost_near(new: TrackState, tracks: list[TrackState], frame_size: tuple[int, 
     _HANDOVER_S before the new one was first seen, its feet within one height of where the new one's were
     then (the nearest such). None for a track born at the frame's border (someone walking in). With re-id,
     not a lost track less alike than `min_similarity` (tracker.appearance_min, the bar for finding a lost
-    track again): on the crowd clips that refused a third of the hand-overs joining two people and one in
-    eight of the right ones (docs/performance.md). Line counting uses it so a person whose track broke
-    off in a crowd still counts as crossing."""
+    track again): on the crowd clips that refused a third of the hand-overs joining two people and about
+    one in ten of the right ones (docs/performance.md). Line counting uses it so a person whose track
+    broke off in a crowd still counts as crossing."""
     if border_side(new.first_box, frame_size, edge_margin) is not None:
         return None
     fx, fy = anchor(new.first_box)

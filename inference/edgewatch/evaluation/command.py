@@ -94,11 +94,9 @@ def main(argv: list[str]) -> int:
         todo = runs.variants(a.model, a.precision, a.tracker)
         sizes = [runs.check_detector(v) for v in todo]  # every model is checked before the first run starts
         for i, (v, size_mb) in enumerate(zip(todo, sizes, strict=True)):
-            r = runs.run(Path(a.video), v, size_mb, base, out / "runs", i)
-            counted = (None if r.crossings is None  # MOT frames from 1
-                       else [(round(t * fps) + 1, pid, line, way) for t, pid, line, way in r.crossings])
-            rows.append(_row(v.label, r.fps, r.infer_ms, r.model_mb, r.total, r.lines, counted, r.tracks, a.gt, metrics,
-                             truth, truth_lines))
+            r = runs.run(Path(a.video), fps, v, size_mb, base, out / "runs", i)
+            rows.append(_row(v.label, r.fps, r.infer_ms, r.model_mb, r.total, r.lines, r.crossings, r.tracks, a.gt,
+                             metrics, truth, truth_lines))
     print(report.rows_text(rows))
     for p in report.write(rows, out, metrics[0]):
         print(f"wrote {p}")

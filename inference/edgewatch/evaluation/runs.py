@@ -42,9 +42,9 @@ class RunResult:
     model_mb: float
     total: int
     lines: dict[str, dict[str, int]]
-    # every line crossing counted: (video s, person id, line, way); None when the run's summary did not
-    # keep them all (it keeps the last 100 000 events): crossing-by-crossing figures cannot be had then
-    crossings: list[tuple[float, int, str, str]] | None
+    # every line crossing counted (MOT frames from 1); None when the run's summary did not keep them all
+    # (it keeps the last 100 000 events): crossing-by-crossing figures cannot be had then
+    crossings: list[score.Crossing] | None
 
 
 def parse_tracker(text: str) -> dict[str, Any]:
@@ -86,9 +86,10 @@ def check_detector(v: Variant) -> float:
     return sum(p.stat().st_size for p in (files.path, files.path.with_suffix(".bin")) if p.exists()) / 1e6
 
 
-def run(video: Path, v: Variant, size_mb: float, base: dict[str, Any], work: Path, index: int) -> RunResult:
-    """One run of the worker on the whole video, as fast as it goes: its tracks file and summary.
-    `size_mb`: what check_detector found, called for every variant before the first run."""
+def run(video: Path, fps: float, v: Variant, size_mb: float, base: dict[str, Any], work: Path,
+        index: int) -> RunResult:
+    """One run of the worker on the whole video (`fps`: the video's own), as fast as it goes: its tracks
+    file and summary. `size_mb`: what check_detector found, called for every variant before the first run."""
     work.mkdir(parents=True, exist_ok=True)
     cfg = config.merge_tree(base, {"tracker": v.tracker} if v.tracker else {})
     cfg_file, tracks, summary = (work / f"run{index}.{ext}" for ext in ("yaml", "tracks.txt", "summary.json"))
@@ -102,13 +103,14 @@ def run(video: Path, v: Variant, size_mb: float, base: dict[str, Any], work: Pat
         raise EdgewatchError(f"evaluate: {v.label}: the run failed: {last}")
     s = json.loads(summary.read_text())
     return RunResult(v, tracks, float(s["fps"]), float(s["infer_ms_p50"]), round(size_mb, 2), int(s["total"]), s["lines"],
-                     crossings_of(s, v.label))
+                     crossings_of(s, v.label, fps))
 
 
-def crossings_of(summary: dict[str, Any], label: str) -> list[tuple[float, int, str, str]] | None:
-    """A run's line crossings from its summary's events; None, with a warning, when they do not add up to
-    its line counts (the summary keeps the last 100 000 events: a longer run's first ones are gone)."""
-    crossings = [(float(e["video_s"]), int(e["track_id"]), e["line"], e["direction"])
+def crossings_of(summary: dict[str, Any], label: str, fps: float) -> list[score.Crossing] | None:
+    """A worker run's line crossings from its --summary's events, at MOT frame numbers (from 1, at the
+    video's `fps`); None, with a warning, when they do not add up to its line counts (the summary keeps the
+    last 100 000 events: a longer run's first ones are gone)."""
+    crossings = [(round(float(e["video_s"]) * fps) + 1, int(e["track_id"]), e["line"], e["direction"])
                  for e in summary.get("events", []) if e["type"] == "line_cross"]
     if score.tally(crossings, list(summary["lines"])) == summary["lines"]:
         return crossings
