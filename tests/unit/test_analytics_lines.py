@@ -112,3 +112,17 @@ def test_with_reid_a_new_track_that_looks_like_someone_else_does_not_take_over_t
     other = _lost_and_new(420, [alice, bob])[-1].lines[0]
     assert (them.in_count, them.out_count) == (1, 0)
     assert (other.in_count, other.out_count) == (0, 0)
+
+
+def test_a_lost_track_whose_side_went_to_someone_keeps_no_one_from_the_next_lost_one() -> None:
+    # Two people walk one behind the other towards the door and are both lost for 1.2 s; past the door a
+    # new track appears where the first was lost and takes its side, then a second one at the same spot:
+    # the first lost track, nearest but with no side left, must not stand in for the second one.
+    a = analytics(validate({"lines": [DOOR]}), (W, H))
+    frames = [[Detection(feet_box(x), 0.9), Detection(feet_box(x - 80), 0.9)] for x in np.linspace(200, 340, 8)]
+    frames += [[] for _ in range(12)]
+    frames += [[Detection(feet_box(420 + 20 * i), 0.9)] + ([Detection(feet_box(420 + 20 * (i - 3)), 0.9)] if i >= 3 else [])
+               for i in range(10)]
+    facts = [a.update(ModelOutput(Frame(i, i / 10, 0.0, IMG), 1.0, detections=d)) for i, d in enumerate(frames)]
+    crossings = [e.data["direction"] for f in facts for e in f.events if e.type == "line_cross"]
+    assert crossings == ["in", "in"]

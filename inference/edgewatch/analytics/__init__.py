@@ -97,6 +97,7 @@ class Analytics:
                              self.cfg.tracker.appearance_min if self.embed is not None else None)
             if lost is not None:
                 self.places.hand_over(self.people.person_id(lost.key), pid)
+                lost.succeeded_s = now
             for t, box, score in st.history[:-1]:
                 events += self.places.update({pid: box}, t)
                 first_steps.append((pid, t, box, score))

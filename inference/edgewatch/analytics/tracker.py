@@ -79,6 +79,9 @@ class TrackState:
     # (time, box, score) of each detection before confirmation, so lines, zones and the tracks file can
     # replay a person's first steps once they count; emptied after that.
     history: list[tuple[float, Box, float]] = field(default_factory=list)
+    # When a new track took over this one's sides while it was lost (lost_near): it has none left to give
+    # until it is seen again.
+    succeeded_s: float | None = None
 
     def see(self, det: Detection, t: float) -> None:
         self.kf.update(det.box)
@@ -115,14 +118,17 @@ def lost_near(new: TrackState, tracks: list[TrackState], frame_size: tuple[int, 
     then (the nearest such). None for a track born at the frame's border (someone walking in). With re-id,
     not a lost track less alike than `min_similarity` (tracker.appearance_min, the bar for finding a lost
     track again): on the crowd clips that refused a third of the hand-overs joining two people and about
-    one in ten of the right ones (docs/performance.md). Line counting uses it so a person whose track
-    broke off in a crowd still counts as crossing."""
+    one in ten of the right ones (docs/performance.md). Not a lost track another new one has succeeded since
+    it was lost: it has nothing left to hand over, and must not keep its sides from the lost track nearby
+    that has. Line counting uses it so a person whose track broke off in a crowd still counts as crossing."""
     if border_side(new.first_box, frame_size, edge_margin) is not None:
         return None
     fx, fy = anchor(new.first_box)
     best, best_d = None, new.first_box[3] - new.first_box[1]
     for tr in tracks:
         if not tr.confirmed or tr.visible or not 0 < new.first_s - tr.last_seen_s <= _HANDOVER_S:
+            continue
+        if tr.succeeded_s is not None and tr.succeeded_s >= tr.last_seen_s:
             continue
         if min_similarity is not None and _similarity(new, tr) < min_similarity:
             continue
