@@ -126,3 +126,22 @@ def test_a_lost_track_whose_side_went_to_someone_keeps_no_one_from_the_next_lost
     facts = [a.update(ModelOutput(Frame(i, i / 10, 0.0, IMG), 1.0, detections=d)) for i, d in enumerate(frames)]
     crossings = [e.data["direction"] for f in facts for e in f.events if e.type == "line_cross"]
     assert crossings == ["in", "in"]
+
+
+def _glimpsed_then_tracked(x_glimpse: float) -> list:
+    """A person is detected twice at x_glimpse (too few frames for a track to hold: tracker.min_hits is
+    3), then hidden for 0.8 s, then detected every frame walking on from 420 past the door."""
+    a = analytics(validate({"lines": [DOOR]}), (W, H))
+    frames = [[Detection(feet_box(x_glimpse + 10 * i), 0.9)] for i in range(2)]
+    frames += [[] for _ in range(8)]
+    frames += [[Detection(feet_box(x), 0.9)] for x in np.linspace(420, 560, 8)]
+    facts = [a.update(ModelOutput(Frame(i, i / 10, 0.0, IMG), 1.0, detections=d)) for i, d in enumerate(frames)]
+    return [e.data["direction"] for f in facts for e in f.events if e.type == "line_cross"]
+
+
+def test_a_person_glimpsed_before_a_group_hid_them_counts_from_where_they_were_glimpsed() -> None:
+    # Glimpsed 70 px before the door, tracked from 36 px past it: they crossed while hidden.
+    assert _glimpsed_then_tracked(340) == ["in"]
+    # Glimpsed past the door already (or far away: nothing says it was them): no crossing.
+    assert _glimpsed_then_tracked(400) == []
+    assert _glimpsed_then_tracked(150) == []

@@ -94,10 +94,13 @@ class Analytics:
         for st in step.confirmed:  # lines and zones see a new person's steps from their first frame
             pid = self.people.person_id(st.key)
             lost = lost_near(st, step.active, self.frame_size, self.cfg.tracker.edge_margin,
-                             self.cfg.tracker.appearance_min if self.embed is not None else None)
+                             self.cfg.tracker.appearance_min if self.embed is not None else None, step.glimpses)
             if lost is not None:
-                self.places.hand_over(self.people.person_id(lost.key), pid)
                 lost.succeeded_s = now
+                if lost.confirmed:
+                    self.places.hand_over(self.people.person_id(lost.key), pid)
+                else:  # a glimpse: no person, no sides kept; where it was seen says the side
+                    self.places.start_at(pid, lost.box)
             for t, box, score in st.history[:-1]:
                 events += self.places.update({pid: box}, t)
                 first_steps.append((pid, t, box, score))

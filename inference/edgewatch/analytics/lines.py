@@ -11,6 +11,8 @@ does not count).
 
 A track that broke off in a crowd: the new track found where it was lost takes over its sides
 (`hand_over`, chosen by tracker.lost_near), so a crossing made while nobody tracked the person counts.
+With no lost track there, a new track starts from the side where it was glimpsed before its track held
+(`start_at`: a person seen on their own for a moment, then hidden in a group's box).
 """
 
 from __future__ import annotations
@@ -78,6 +80,12 @@ class CountingLine:
         self._side.pop(person_id, None)
         self._pending.pop(person_id, None)
 
+    def start_at(self, new: int, box: Box) -> None:
+        p = anchor(box, self.anchor)
+        d = self._signed_dist(p)
+        if abs(d) > self.band:
+            self._side[new] = (-1 if d < 0 else 1, p)
+
     def hand_over(self, old: int, new: int) -> None:
         if old in self._side:
             self._side[new] = self._side.pop(old)
@@ -128,6 +136,12 @@ class LineCounter:
         starts over)."""
         for line in self.lines:
             line.hand_over(old, new)
+
+    def start_at(self, new: int, box: Box) -> None:
+        """A new person was glimpsed at `box` before their track held (tracker.lost_near): they start from
+        the side of each line that box lies on (none where it lies on the line)."""
+        for line in self.lines:
+            line.start_at(new, box)
 
     def counts(self) -> list[LineCount]:
         return [LineCount(line.name, line.count.in_count, line.count.out_count) for line in self.lines]

@@ -30,6 +30,9 @@ class Places:
     def hand_over(self, old: int, new: int) -> None:
         self.lines.hand_over(old, new)
 
+    def start_at(self, new: int, box: Box) -> None:
+        self.lines.start_at(new, box)
+
     def alerts(self, now: float) -> list[Event]:
         """The zones' own alert rules (max_people, max_dwell_s: zones.py)."""
         return self.zones.alerts(now)

@@ -111,8 +111,8 @@ class TrackState:
             self.embedding = _normalise(m * self.embedding + (1.0 - m) * _normalise(emb))
 
 
-def lost_near(new: TrackState, tracks: list[TrackState], frame_size: tuple[int, int],
-              edge_margin: float, min_similarity: float | None = None) -> TrackState | None:
+def lost_near(new: TrackState, tracks: list[TrackState], frame_size: tuple[int, int], edge_margin: float,
+              min_similarity: float | None = None, glimpses: list[TrackState] | None = None) -> TrackState | None:
     """Of `tracks`, the confirmed one lost now whose person a newly confirmed track may be: last seen at most
     _HANDOVER_S before the new one was first seen, its feet within one height of where the new one's were
     then (the nearest such). None for a track born at the frame's border (someone walking in). With re-id,
@@ -120,13 +120,20 @@ def lost_near(new: TrackState, tracks: list[TrackState], frame_size: tuple[int, 
     track again): on the crowd clips that refused a third of the hand-overs joining two people and about
     one in ten of the right ones (docs/performance.md). Not a lost track another new one has succeeded since
     it was lost: it has nothing left to hand over, and must not keep its sides from the lost track nearby
-    that has. Line counting uses it so a person whose track broke off in a crowd still counts as crossing."""
+    that has. With no such track, the nearest of `glimpses` (TrackerStep.glimpses) by the same rules: a
+    person seen on their own for a moment before a crowd hid them. Line counting uses it so a person whose
+    track broke off in a crowd, or never held before, still counts as crossing."""
     if border_side(new.first_box, frame_size, edge_margin) is not None:
         return None
+    lost = [tr for tr in tracks if tr.confirmed and not tr.visible]
+    return _nearest(new, lost, min_similarity) or _nearest(new, glimpses or [], min_similarity)
+
+
+def _nearest(new: TrackState, candidates: list[TrackState], min_similarity: float | None) -> TrackState | None:
     fx, fy = anchor(new.first_box)
     best, best_d = None, new.first_box[3] - new.first_box[1]
-    for tr in tracks:
-        if not tr.confirmed or tr.visible or not 0 < new.first_s - tr.last_seen_s <= _HANDOVER_S:
+    for tr in candidates:
+        if not 0 < new.first_s - tr.last_seen_s <= _HANDOVER_S:
             continue
         if tr.succeeded_s is not None and tr.succeeded_s >= tr.last_seen_s:
             continue
@@ -154,6 +161,9 @@ class TrackerStep:
     confirmed: list[TrackState] = field(default_factory=list)  # confirmed in this frame
     removed: list[TrackState] = field(default_factory=list)  # confirmed tracks dropped in this frame
     refound: list[TrackState] = field(default_factory=list)  # confirmed tracks seen again after a gap
+    # Tentative tracks dropped in the last _HANDOVER_S: where someone was seen for a moment before any
+    # track of theirs held (lost_near).
+    glimpses: list[TrackState] = field(default_factory=list)
 
 
 class _Looks:
@@ -196,6 +206,7 @@ class Tracker:
         self.high = high_threshold
         self.width, self.height = frame_size
         self._tracks: list[TrackState] = []
+        self._glimpses: list[TrackState] = []
         self._next_key = 1
 
     def active(self) -> list[TrackState]:
@@ -221,7 +232,7 @@ class Tracker:
     def reset(self) -> list[TrackState]:
         """Forget every track; returns the confirmed ones so the caller can close them."""
         gone = [t for t in self._tracks if t.confirmed]
-        self._tracks = []
+        self._tracks, self._glimpses = [], []
         return gone
 
     def update(self, detections: list[Detection], t: float, embed: Embedder | None = None) -> TrackerStep:
@@ -307,6 +318,9 @@ class Tracker:
                 step.removed.append(tr)
 
         self._tracks = [tr for tr in self._tracks if tr.key not in dead]
+        # Kept twice the hand-over's reach: that is counted from when a new track was first seen, frames
+        # before it is confirmed.
+        self._glimpses = [g for g in self._glimpses if t - g.last_seen_s <= 2 * _HANDOVER_S] + unmatched_tent
         # With one pool a second box around a tracked person would start a track of its own and, taking
         # the better box next frame, push the first onto weak boxes: two people counted for one.
         taken = [tr.box for tr in self._tracks if tr.visible]
@@ -317,6 +331,7 @@ class Tracker:
                 step.confirmed.append(self._tracks[-1])
         step.active = [tr for tr in self._tracks if tr.confirmed]
         step.refound = [tr for tr in step.active if tr.visible and not was_visible.get(tr.key, True)]
+        step.glimpses = list(self._glimpses)
         return step
 
     def _new(self, det: Detection, t: float) -> TrackState:
