@@ -24,7 +24,7 @@ Per frame:
 5. leftover high-score detections continue tentative tracks not matched yet, or start new ones (not a
    second box around someone a track took this frame: association.doubles); a
    tentative track is confirmed after tracker.min_hits consecutive frames and dies at its first miss
-   (kept 2 s as a glimpse of where someone was: lost_near);
+   (kept a moment as a glimpse of where someone was: lost_near);
 6. a confirmed track that is not seen is removed after tracker.max_lost_s video seconds - or at once
    if it was last seen at a border (tracker.edge_margin) and its predicted centre has left the frame
    (they walked out), so a new person walking in at the same border does not take over their track.
