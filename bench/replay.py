@@ -18,9 +18,10 @@ detections misses it too) and each crossing counted that is not in the truth (wi
 track was on): where the line counts go wrong, to look at frame by frame. True and counted crossings are
 paired once, optimally (same line and way, within 3 s, the track on that person first).
 
---handovers counts the line hand-overs (a new track taking a lost one's side of each line, lines.py) that
-joined one true person (the one under the lost track's last box is the one under the new track's first)
-and those that joined two.
+--handovers counts the line hand-overs (a new track taking a lost one's side of each line, or starting
+from where someone was glimpsed: lines.py) that joined one true person (the one under the lost track's
+last box, or under the glimpse in the 2 s before, is the one under the new track's first) and those that
+joined two.
 """
 
 from __future__ import annotations
@@ -87,7 +88,7 @@ def replay(out_dir: Path, clip: str, tracker: dict, reid: bool, tracks_file: Pat
            crossings: list | None = None, handovers: list | None = None) -> dict:
     """One clip's analytics on its saved detections; returns the summary. `crossings` gets each line
     crossing counted: (frame, person id, line, direction); `handovers` each line hand-over (lines.py):
-    (frame, person id lost, new person id)."""
+    (frame, person id lost or the box of a glimpse, new person id)."""
     folder = out_dir / "clips" / clip
     data = load_yaml(folder / "lines.yaml")
     if reid:
@@ -111,13 +112,17 @@ def replay(out_dir: Path, clip: str, tracker: dict, reid: bool, tracks_file: Pat
     n = 0
     if handovers is not None:  # this run's counter only, wrapped to see whose side goes to whom
         lines = analytics.places.lines
-        hand_over = lines.hand_over
+        hand_over, start_at = lines.hand_over, lines.start_at
 
         def noted(old: int, new: int) -> None:
             handovers.append((n, old, new))
             hand_over(old, new)
 
-        lines.hand_over = noted
+        def glimpsed(new: int, box: tuple) -> None:
+            handovers.append((n, box, new))
+            start_at(new, box)
+
+        lines.hand_over, lines.start_at = noted, glimpsed
     for n in range(1, frames + 1):
         rows = dets.at(n)
         found = [Detection(tuple(float(v) for v in b), float(s)) for b, s in zip(rows.box, rows.conf, strict=True)]
@@ -206,14 +211,30 @@ def crossing_errors(gt: mot.MotRows, tracks: mot.MotRows, counted: list,
     return missed, wrong
 
 
+def _under(gt: mot.MotRows, box: tuple, frames: range) -> int | None:
+    """The true person `box` fits best (IoU >= 0.5) over `frames`: a glimpse's box, from when it was seen."""
+    best, who = 0.5, None
+    for n in frames:
+        people = gt.at(n)
+        if len(people):
+            iou = iou_matrix([box], [tuple(b) for b in people.box])[0]
+            j = int(np.argmax(iou))
+            if iou[j] >= best:
+                best, who = float(iou[j]), int(people.ident[j])
+    return who
+
+
 def handover_check(gt: mot.MotRows, tracks: mot.MotRows, handovers: list) -> tuple[int, int, int]:
     """Of the line hand-overs, how many joined the same true person (the one under the lost track's last
     box and under the new track's first), how many two people, and how many could not be told."""
     right = wrong = unknown = 0
     for f, old, new in handovers:
-        last = tracks.frame[(tracks.ident == old) & (tracks.frame <= f)]
         first = tracks.frame[tracks.ident == new]
-        a = _on(tracks, old, gt, int(last.max())) if len(last) else None
+        if isinstance(old, tuple):  # a glimpse: its box, seen at most 2 s before
+            a = _under(gt, old, range(f, f - int(2 * crowd.FPS) - 1, -1))
+        else:
+            last = tracks.frame[(tracks.ident == old) & (tracks.frame <= f)]
+            a = _on(tracks, old, gt, int(last.max())) if len(last) else None
         b = _on(tracks, new, gt, int(first.min())) if len(first) else None
         if a is None or b is None:
             unknown += 1

@@ -11,8 +11,9 @@ does not count).
 
 A track that broke off in a crowd: the new track found where it was lost takes over its sides
 (`hand_over`, chosen by tracker.lost_near), so a crossing made while nobody tracked the person counts.
-With no lost track there, a new track starts from the side where it was glimpsed before its track held
-(`start_at`: a person seen on their own for a moment, then hidden in a group's box).
+With no lost track there, a new track starts from the side of a glimpse near where it appeared (a box
+whose track never held, in the 2 s before: `start_at`): the person seen for a moment before a group hid
+them, or someone of the group they came out of, on the same side.
 """
 
 from __future__ import annotations
@@ -138,8 +139,8 @@ class LineCounter:
             line.hand_over(old, new)
 
     def start_at(self, new: int, box: Box) -> None:
-        """A new person was glimpsed at `box` before their track held (tracker.lost_near): they start from
-        the side of each line that box lies on (none where it lies on the line)."""
+        """A new person appeared near a glimpse at `box` (tracker.lost_near): they start from the side of
+        each line that box lies on (none where it lies on the line)."""
         for line in self.lines:
             line.start_at(new, box)
 
