@@ -226,7 +226,8 @@ def _under(gt: mot.MotRows, box: tuple, frames: range) -> int | None:
 
 def handover_check(gt: mot.MotRows, tracks: mot.MotRows, handovers: list) -> tuple[int, int, int]:
     """Of the line hand-overs, how many joined the same true person (the one under the lost track's last
-    box and under the new track's first), how many two people, and how many could not be told."""
+    box, or best under a glimpse's, and under the new track's first), how many two people, and how many
+    could not be told."""
     right = wrong = unknown = 0
     for f, old, new in handovers:
         first = tracks.frame[tracks.ident == new]
