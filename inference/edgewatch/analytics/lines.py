@@ -49,12 +49,16 @@ class CountingLine:
         t = ((x - self.ax) * (self.bx - self.ax) + (y - self.ay) * (self.by - self.ay)) / self.length**2
         return 0.0 <= t <= 1.0
 
+    def _side_of(self, p: Point) -> int | None:
+        """-1 left of A->B as seen on screen, 1 right, None within the band (on the line: undecided)."""
+        d = self._signed_dist(p)
+        return None if abs(d) <= self.band else (-1 if d < 0 else 1)
+
     def update(self, person_id: int, box: Box, now_s: float) -> Event | None:
         p = anchor(box, self.anchor)
-        d = self._signed_dist(p)
-        if abs(d) <= self.band:
-            return None  # on the line: undecided
-        side = -1 if d < 0 else 1
+        side = self._side_of(p)
+        if side is None:
+            return None
         prev = self._side.get(person_id)
         if prev is None or prev[0] == side:
             self._side[person_id] = (side, p)
@@ -83,9 +87,9 @@ class CountingLine:
 
     def start_at(self, new: int, box: Box) -> None:
         p = anchor(box, self.anchor)
-        d = self._signed_dist(p)
-        if abs(d) > self.band:
-            self._side[new] = (-1 if d < 0 else 1, p)
+        side = self._side_of(p)
+        if side is not None:
+            self._side[new] = (side, p)
 
     def hand_over(self, old: int, new: int) -> None:
         if old in self._side:
