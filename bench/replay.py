@@ -8,8 +8,10 @@ DIR is an `accuracy.py --out` folder (clips/<clip>/ and <clip>/detections-reid.t
 detections go frame by frame through the real `Analytics` (tracker, people, lines) and the real tracks
 file writer; with re-id, every detection's embedding is computed once from the clip's video and kept in
 DIR/<clip>/embeddings.npz, so later runs take a few seconds a clip. The figures match the worker's on the
-same detections (a box's coordinates are rounded to 0.01 px in the file). Prints, per clip, the lines'
-error as over/under counts (summed over lines and directions), IDF1, HOTA, ID switches and unique count.
+same detections (a box's coordinates are rounded to 0.01 px in the file). Without re-id the analytics
+take their colour views (tracker.colour) from the clip's video frames, as the worker does. Prints, per
+clip, the lines' error as over/under counts (summed over lines and directions), IDF1, HOTA, ID switches
+and unique count.
 
 --why lists, per clip, each true crossing no track counted (with the tracks that covered that person from
 3 s before to 3 s after, as `frame:track`, and what went wrong: one box for them and someone else, a
@@ -108,6 +110,8 @@ def replay(out_dir: Path, clip: str, tracker: dict, reid: bool, tracks_file: Pat
             return [v if v.any() else v[:1] for v in vecs]  # a box too small to crop: one zero, as the worker
 
     analytics = Analytics(cam, cfg.model, (crowd.W, crowd.H), embed)
+    # Colour views (tracker.colour, on without re-id) are taken from the frames themselves.
+    video = cv2.VideoCapture(str(folder / "video.mp4")) if not reid and cam.tracker.colour else None
     writer = TracksOutput(str(tracks_file), cam.tracker.max_lost_s)
     n = 0
     if handovers is not None:  # this run's counter only, wrapped to see whose side goes to whom
@@ -126,7 +130,7 @@ def replay(out_dir: Path, clip: str, tracker: dict, reid: bool, tracks_file: Pat
     for n in range(1, frames + 1):
         rows = dets.at(n)
         found = [Detection(tuple(float(v) for v in b), float(s)) for b, s in zip(rows.box, rows.conf, strict=True)]
-        frame = Frame(n - 1, (n - 1) / crowd.FPS, 0.0, None)
+        frame = Frame(n - 1, (n - 1) / crowd.FPS, 0.0, video.read()[1] if video is not None else None)
         facts = analytics.update(ModelOutput(frame, 0.0, detections=found))
         writer.frame(facts)
         if crossings is not None:

@@ -83,16 +83,22 @@ class TrackerConfig(_Section):
     edge_margin: float = Field(0.04, ge=0, lt=0.5, description="share of width/height near a border that counts as that side")
     direction_weight: float = Field(0.35, ge=0, le=2, description="cost of a detection against the way a track walks "
                                     "(OC-SORT's direction consistency); 0 = IoU only")
-    appearance_weight: float = Field(2.0, ge=0, le=5, description="with model.reid: weight of appearance where motion is "
-                                     "ambiguous (two people close, a lost person coming back)")
-    appearance_min: float = Field(0.3, ge=-1, lt=1, description="with model.reid: a lost track is only found again by a "
-                                  "detection at least this similar (cosine), and its side of each line only handed to a "
-                                  "new track this similar")
-    appearance_iou: float | None = Field(None, gt=0, le=1, description="with model.reid: a detection is in question (and "
+    colour: bool = Field(True, description="without model.reid: tell people apart by the colours of their clothes "
+                         "where motion is ambiguous (hue-saturation histograms of torso and legs, no model, about 35 "
+                         "microseconds a box; IDF1 up to 0.11 higher on the generated crowd clips, less telling on "
+                         "real footage: docs/performance.md); false = motion alone. With model.reid its embeddings "
+                         "are used instead")
+    appearance_weight: float = Field(2.0, ge=0, le=5, description="with appearance (model.reid or tracker.colour): "
+                                     "weight of appearance where motion is ambiguous (two people close, a lost person "
+                                     "coming back)")
+    appearance_min: float = Field(0.3, ge=-1, lt=1, description="with appearance: a lost track is only found again by "
+                                  "a detection at least this similar (cosine), and its side of each line only handed to "
+                                  "a new track this similar")
+    appearance_iou: float | None = Field(None, gt=0, le=1, description="with appearance: a detection is in question (and "
                                          "embedded) when two tracks overlap it, or a track overlaps two, by at least "
-                                         "this IoU; higher embeds fewer crops in a crowd for some accuracy (0.35 on the "
-                                         "crowd clips: 20-30 % fewer crops, 7-12 % more fps, IDF1 0.02 lower on average "
-                                         "and up to 0.06, docs/performance.md); null = match_iou")
+                                         "this IoU; higher embeds fewer crops in a crowd for some accuracy (with re-id, "
+                                         "0.35 on the crowd clips: 20-30 % fewer crops, 7-12 % more fps, IDF1 0.02 lower "
+                                         "on average and up to 0.06, docs/performance.md); null = match_iou")
 
 
 Anchor = Literal["bottom_center", "center"]

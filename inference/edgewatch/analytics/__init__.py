@@ -15,6 +15,8 @@ from ..errors import EdgewatchError
 from ..types import Box, Event, FrameFacts, ModelOutput
 from .alerts import AlertRules
 from .classwatch import ClassWatch
+from .colour import REFRESH_S as COLOUR_REFRESH_S
+from .colour import colour_embed
 from .counting import PeopleCounter
 from .places import Places
 from .reid import Embed, ReidGallery, take_views
@@ -37,10 +39,13 @@ class Analytics:
         self.cfg = cfg
         self.model = model
         self.frame_size = (int(w), int(h))
-        # Re-id on: appearance keeps ids in a crowd (tracker) and, with reid.reentry, recognises people
-        # who come back (gallery).
-        self.embed = embed if model.reid is not None else None
-        self.gallery = ReidGallery(model.reid) if self.embed is not None and model.reid.reentry else None
+        # Appearance keeps ids apart in a crowd where motion is ambiguous (tracker): re-id embeddings
+        # with model.reid (and, with reid.reentry, the gallery that recognises people who come back),
+        # else colour views unless tracker.colour is off.
+        reid = model.reid is not None
+        self.embed, self.refresh_s = ((embed, model.reid.refresh_s) if reid else
+                                      (colour_embed if cfg.tracker.colour else None, COLOUR_REFRESH_S))
+        self.gallery = ReidGallery(model.reid) if reid and self.embed is not None and model.reid.reentry else None
         self.tracker = Tracker(cfg.tracker, model.threshold, self.frame_size)
         self.people = PeopleCounter(cfg.tracker, self.frame_size, self.gallery)
         self.places = Places(cfg.lines, cfg.zones, self.frame_size)
@@ -87,7 +92,7 @@ class Analytics:
         frame = output.frame
         step = self.tracker.update(dets, now, (lambda boxes: self.embed(frame, boxes)) if self.embed is not None else None)
         if self.embed is not None:
-            take_views(self.embed, frame, step, self.model.reid.refresh_s)
+            take_views(self.embed, frame, step, self.refresh_s)
         events += self._remove(step.removed)
         events += self.people.confirm(step.confirmed, now)
         first_steps = []

@@ -6,7 +6,8 @@
   way the track has been walking costs more, so two people crossing keep their own ways.
 - Appearance (BoT-SORT, Deep OC-SORT), only where motion is ambiguous: a detection that could belong
   to two tracks, or a track with two candidate detections, or a lost track that is coming back. Only
-  those detections are embedded, all at once, so re-identification stays cheap in a crowd.
+  those detections are embedded (re-id) or looked at (colour), all at once, so appearance stays cheap
+  in a crowd.
 """
 
 from __future__ import annotations

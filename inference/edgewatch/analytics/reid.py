@@ -66,10 +66,10 @@ class ReidGallery:
 
 
 def take_views(embed: Embed, frame: Frame, step: TrackerStep, refresh_s: float) -> None:
-    """Re-id only where identity is in question: a track just confirmed (is it someone who left
-    recently?), one seen again after a gap, and a fresh view of everyone in sight every
-    reid.refresh_s (what the tracker compares in a crowd, and the gallery keeps when they leave),
-    unless the tracker took a view this frame. One batch for the frame."""
+    """Views (re-id embeddings or colour views) only where identity is in question: a track just
+    confirmed (is it someone who left recently?), one seen again after a gap, and a fresh view of
+    everyone in sight every `refresh_s` (what the tracker compares in a crowd, and the gallery keeps
+    when they leave), unless the tracker took a view this frame. One batch for the frame."""
     now = frame.video_s
     need = {st.key: st for st in step.confirmed + step.refound}
     for st in step.active:

@@ -8,7 +8,8 @@ Per frame:
    keeps them in one pool too: a new person's box is theirs, not the nearest confirmed track's whose
    person just went behind someone); cost = 1 - IoU with the prediction,
    plus tracker.direction_weight x how much the detection lies against the way the track has been
-   walking (from its observed centres, OC-SORT), plus with re-id on tracker.appearance_weight x
+   walking (from its observed centres, OC-SORT), plus with appearance on (re-id embeddings, or colour
+   views without re-id: analytics/colour.py) tracker.appearance_weight x
    (1 - cosine similarity) where two tracks could take a detection, a track has two candidates (at
    IoU >= tracker.appearance_iou, default match_iou), or a lost track is coming back (only those
    detections are embedded; a lost track is not found
@@ -52,7 +53,7 @@ __all__ = ["Tracker", "TrackState", "TrackerStep", "iou_matrix", "lost_near", "m
 _STILL_IOU = 0.8  # a stale track is found again only by a box nearly where it was last seen (measured: 0.5-0.7
 # let people walking through that spot take the id in a crowd)
 _HANDOVER_S = 2.0  # lost_near: measured on the six crowd clips (1-3 s alike; a reach of 1.5 heights over-counts)
-_EMB_MOMENTUM = 0.9  # running mean of re-id embeddings: smooth over pose changes
+_EMB_MOMENTUM = 0.9  # running mean of appearance views: smooth over pose changes
 _UNSEEN_SIM = 0.6  # a track without a view yet, in an appearance conflict: as alike as ReidConfig.threshold
 # calls the same person. Left out of the appearance cost it was a perfect look-alike and won every
 # conflict with a seen track (six crowd clips: worst IDF1 over ByteTrack +0.027 without, +0.031 with)
@@ -74,7 +75,7 @@ class TrackState:
     # The last few observed centres (time, x, y): the way the person walks, from what was seen, not from
     # the filter (OC-SORT): a prediction drifting through an occlusion does not turn them around.
     seen_at: deque = field(default_factory=lambda: deque(maxlen=5))
-    embedding: np.ndarray | None = None  # running mean of re-id views (re-id on), for the gallery
+    embedding: np.ndarray | None = None  # running mean of appearance views (re-id or colour); re-id's for the gallery
     embedded_s: float | None = None  # when the last view was added
     views: int = 0
     # (time, box, score) of each detection before confirmation, so lines, zones and the tracks file can
@@ -102,7 +103,7 @@ class TrackState:
         return v if np.hypot(*v) > 0.1 * (self.box[3] - self.box[1]) else None
 
     def add_view(self, emb: np.ndarray, t: float) -> None:
-        """One re-id embedding of this track's current box."""
+        """One appearance view (re-id embedding or colour view) of this track's current box."""
         self.views += 1
         self.embedded_s = t
         if self.embedding is None:
@@ -116,8 +117,8 @@ def lost_near(new: TrackState, tracks: list[TrackState], frame_size: tuple[int, 
               min_similarity: float | None = None, glimpses: list[TrackState] | None = None) -> TrackState | None:
     """Of `tracks`, the confirmed one lost now whose person a newly confirmed track may be: last seen at most
     _HANDOVER_S before the new one was first seen, its feet within one height of where the new one's were
-    then (the nearest such). None for a track born at the frame's border (someone walking in). With re-id,
-    not a lost track less alike than `min_similarity` (tracker.appearance_min, the bar for finding a lost
+    then (the nearest such). None for a track born at the frame's border (someone walking in). With
+    appearance on, not a lost track less alike than `min_similarity` (tracker.appearance_min, the bar for finding a lost
     track again): on the crowd clips that refused a third of the hand-overs joining two people and about
     one in ten of the right ones (docs/performance.md). Not a lost track another new one has succeeded since
     it was lost: it has nothing left to hand over, and must not keep its sides from the lost track nearby
@@ -177,6 +178,7 @@ class _Looks:
         self.embed = embed
         self.on = embed is not None
         self.cache: dict[int, np.ndarray] = {}
+        self._overlaps: np.ndarray | None = None  # detections against each other, once a frame when asked
 
     def similarity(self, track_embs: list, det_idx: list[int], rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
         """Cosine similarity of the chosen tracks and detections (NaN elsewhere)."""
@@ -198,8 +200,11 @@ class _Looks:
         emb = self.cache.get(det)
         if emb is None or emb.size < 2:
             return
-        others = [d.box for k, d in enumerate(self.detections) if k != det]
-        if not others or iou_matrix([self.detections[det].box], others).max() < 0.2:
+        if self._overlaps is None:
+            boxes = [d.box for d in self.detections]
+            self._overlaps = iou_matrix(boxes, boxes)
+            np.fill_diagonal(self._overlaps, 0.0)
+        if self._overlaps[det].max() < 0.2:
             track.add_view(emb, t)
 
 
@@ -239,7 +244,7 @@ class Tracker:
         return gone
 
     def update(self, detections: list[Detection], t: float, embed: Embedder | None = None) -> TrackerStep:
-        """One frame's detections. `embed` (re-id on) gives appearance where motion is ambiguous."""
+        """One frame's detections. `embed` (re-id or colour) gives appearance where motion is ambiguous."""
         for tr in self._tracks:
             tr.kf.predict(t - tr.predicted_s, lost=not tr.visible)
             tr.predicted_s = t
