@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import crowd  # noqa: E402
 
 from edgewatch import mot  # noqa: E402
-from edgewatch.config import LineConfig, TrackerConfig  # noqa: E402
+from edgewatch.config import LineConfig, ModelConfig, TrackerConfig  # noqa: E402
 from edgewatch.evaluation import runs, score  # noqa: E402
 
 METRICS = ["IDF1", "HOTA", "MOTA", "IDSW"]
@@ -74,24 +74,23 @@ def tracker_cost_ms(det: Path, video: Path, fps: float, colour: bool) -> float:
     the worker's analytics does without re-id): mean ms a frame, decoding left out."""
     import cv2
 
-    from edgewatch.analytics.colour import REFRESH_S, colour_embed
-    from edgewatch.analytics.reid import take_views
+    from edgewatch.analytics.appearance import Appearance
     from edgewatch.analytics.tracker import Tracker
     from edgewatch.types import Detection, Frame
 
     rows = mot.read(det, "detections")
-    tracker = Tracker(TrackerConfig(), 0.5, (crowd.W, crowd.H))
+    cfg = TrackerConfig(colour=colour)
+    tracker = Tracker(cfg, 0.5, (crowd.W, crowd.H))
+    look = Appearance.choose(ModelConfig(), cfg, None)
     cap = cv2.VideoCapture(str(video))
     spent, last = 0.0, int(rows.frame.max())
     for n in range(1, last + 1):
         dets = [Detection(tuple(b), float(c)) for b, c in zip(rows.at(n).box, rows.at(n).conf, strict=True)]
         frame = Frame(n - 1, (n - 1) / fps, 0.0, cap.read()[1])
         t0 = time.perf_counter()
-        if colour:
-            step = tracker.update(dets, frame.video_s, lambda boxes: colour_embed(frame, boxes))  # noqa: B023
-            take_views(colour_embed, frame, step, REFRESH_S)
-        else:
-            tracker.update(dets, frame.video_s)
+        step = tracker.update(dets, frame.video_s, look.of(frame) if look is not None else None)
+        if look is not None:
+            look.take_views(frame, step)
         spent += time.perf_counter() - t0
     return spent * 1000 / last
 

@@ -38,7 +38,7 @@ class Views:
 
 def visit(a: Analytics, who: np.ndarray, t0: float, frames: int = 20) -> list:
     """Someone stands mid-frame for `frames` frames at 10 fps, then nothing for 4 s (> max_lost_s)."""
-    if a.embed is not None:
+    if isinstance(a.embed, Views):
         a.embed.who = who
     facts = []
     for i in range(frames + 40):

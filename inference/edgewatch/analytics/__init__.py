@@ -14,12 +14,10 @@ from ..config import CameraConfig, Geometry, ModelConfig
 from ..errors import EdgewatchError
 from ..types import Box, Event, FrameFacts, ModelOutput
 from .alerts import AlertRules
+from .appearance import Appearance, Embed
 from .classwatch import ClassWatch
-from .colour import REFRESH_S as COLOUR_REFRESH_S
-from .colour import colour_embed
 from .counting import PeopleCounter
 from .places import Places
-from .reid import Embed, ReidGallery, take_views
 from .tracker import Tracker, TrackState, lost_near
 
 __all__ = ["Analytics"]
@@ -39,19 +37,21 @@ class Analytics:
         self.cfg = cfg
         self.model = model
         self.frame_size = (int(w), int(h))
-        # Appearance keeps ids apart in a crowd where motion is ambiguous (tracker): re-id embeddings
-        # with model.reid (and, with reid.reentry, the gallery that recognises people who come back),
-        # else colour views unless tracker.colour is off.
-        reid = model.reid is not None
-        self.embed, self.refresh_s = ((embed, model.reid.refresh_s) if reid else
-                                      (colour_embed if cfg.tracker.colour else None, COLOUR_REFRESH_S))
-        self.gallery = ReidGallery(model.reid) if reid and self.embed is not None and model.reid.reentry else None
+        # Keeps ids apart in a crowd where motion is ambiguous and, with reid.reentry, recognises
+        # people who come back (appearance.py); None = motion alone.
+        self.appearance = Appearance.choose(model, cfg.tracker, embed)
+        gallery = self.appearance.gallery if self.appearance is not None else None
         self.tracker = Tracker(cfg.tracker, model.threshold, self.frame_size)
-        self.people = PeopleCounter(cfg.tracker, self.frame_size, self.gallery)
+        self.people = PeopleCounter(cfg.tracker, self.frame_size, gallery)
         self.places = Places(cfg.lines, cfg.zones, self.frame_size)
         self.alerts = AlertRules(cfg.alerts)
         self.classwatch = ClassWatch(model.watch_class) if model.watch_class else None
         self._last_s: float | None = None
+
+    @property
+    def embed(self) -> Embed | None:
+        """What this camera's people are viewed by (a re-id model's or colour views), if anything."""
+        return self.appearance.embed if self.appearance is not None else None
 
     @property
     def geometry(self) -> dict[str, Any] | None:
@@ -79,8 +79,8 @@ class Analytics:
             # The clock went back (a looped file starts again): nobody can be matched across the
             # jump, so everyone present leaves at the last time seen; totals carry on.
             events += self._close_all()
-            if self.gallery is not None:
-                self.gallery.clear()  # its times belong to the old clock
+            if self.appearance is not None and self.appearance.gallery is not None:
+                self.appearance.gallery.clear()  # its times belong to the old clock
         self._last_s = now
 
         if output.detections is None:
@@ -90,16 +90,17 @@ class Analytics:
 
         dets = [d for d in output.detections if d.score >= self.cfg.tracker.low_threshold]
         frame = output.frame
-        step = self.tracker.update(dets, now, (lambda boxes: self.embed(frame, boxes)) if self.embed is not None else None)
-        if self.embed is not None:
-            take_views(self.embed, frame, step, self.refresh_s)
+        look = self.appearance
+        step = self.tracker.update(dets, now, look.of(frame) if look is not None else None)
+        if look is not None:
+            look.take_views(frame, step)
         events += self._remove(step.removed)
         events += self.people.confirm(step.confirmed, now)
         first_steps = []
         for st in step.confirmed:  # lines and zones see a new person's steps from their first frame
             pid = self.people.person_id(st.key)
             lost = lost_near(st, step.active, self.frame_size, self.cfg.tracker.edge_margin,
-                             self.cfg.tracker.appearance_min if self.embed is not None else None, step.glimpses)
+                             self.cfg.tracker.appearance_min if look is not None else None, step.glimpses)
             if lost is not None:
                 lost.succeeded_s = now
                 if lost.confirmed:

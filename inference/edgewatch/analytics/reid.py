@@ -6,20 +6,11 @@ who have left (an id cannot be in the frame twice) and forgets them after model.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..config import ReidConfig
-from ..types import Box, Frame
-
-if TYPE_CHECKING:
-    from .tracker import TrackerStep
-
-# Re-identification embeddings for boxes of one frame, their crops inferred side by side (models/reid.py).
-Embed = Callable[[Frame, list[Box]], list[np.ndarray]]
 
 
 @dataclass
@@ -63,20 +54,3 @@ class ReidGallery:
 
     def clear(self) -> None:
         self._gone = []
-
-
-def take_views(embed: Embed, frame: Frame, step: TrackerStep, refresh_s: float) -> None:
-    """Views (re-id embeddings or colour views) only where identity is in question: a track just
-    confirmed (is it someone who left recently?), one seen again after a gap, and a fresh view of
-    everyone in sight every `refresh_s` (what the tracker compares in a crowd, and the gallery keeps
-    when they leave), unless the tracker took a view this frame. One batch for the frame."""
-    now = frame.video_s
-    need = {st.key: st for st in step.confirmed + step.refound}
-    for st in step.active:
-        if st.visible and (st.embedded_s is None or now - st.embedded_s >= refresh_s):
-            need.setdefault(st.key, st)
-    need = {k: st for k, st in need.items() if st.embedded_s != now}  # the tracker just took a view
-    if need:
-        states = list(need.values())
-        for st, emb in zip(states, embed(frame, [st.box for st in states]), strict=True):
-            st.add_view(emb, now)
