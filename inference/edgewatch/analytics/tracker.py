@@ -120,9 +120,9 @@ def lost_near(new: TrackState, tracks: list[TrackState], frame_size: tuple[int, 
     then (the nearest such). None for a track born at the frame's border (someone walking in). With
     appearance on, not a lost track less alike than `min_similarity` (tracker.appearance_min, the bar for
     finding a lost track again): with re-id, on the crowd clips that refused a third of the hand-overs
-    joining two people and about one in ten of the right ones (docs/performance.md). Not a lost track another new one has succeeded since
-    it was lost: it has nothing left to hand over, and must not keep its sides from the lost track nearby
-    that has. With no such track, the nearest of `glimpses` (TrackerStep.glimpses) by the same rules:
+    joining two people and about one in ten of the right ones (docs/performance.md). Not a lost track
+    another new one has succeeded since it was lost: it has nothing left to hand over, and must not keep
+    its sides from the lost track nearby that has. With no such track, the nearest of `glimpses` (TrackerStep.glimpses) by the same rules:
     someone seen there for a moment, the person themselves before a group hid them or, in a crowd more
     often, someone of the group they came out of, on the same side (on the crowd clips 11 of 38 glimpses
     taken were the same person, and per-crossing errors still fell: docs/performance.md). Line counting
