@@ -145,3 +145,31 @@ def test_a_person_glimpsed_before_a_group_hid_them_counts_from_where_they_were_g
     # Glimpsed past the door already (or far away: nothing says it was them): no crossing.
     assert _glimpsed_then_tracked(400) == []
     assert _glimpsed_then_tracked(150) == []
+
+
+def _two_lost_one_found(colour: bool) -> list[str]:
+    """Alice (all in red) walks to the door from the left, Bob (a red shirt over blue trousers: alike
+    enough to pass tracker.appearance_min) from the right; both are lost for 1.2 s, Bob nearer where a
+    new track then appears just past the door, all in red, walking on: Alice. Returns the crossings."""
+    a = analytics(validate({"lines": [DOOR], "tracker": {"colour": colour}}), (W, H))
+    red, blue = (40, 40, 200), (200, 90, 30)
+    frames = [[(feet_box(x), red, red), (feet_box(x2), red, blue)]
+              for x, x2 in zip(np.linspace(200, 350, 8), np.linspace(560, 430, 8), strict=True)]
+    frames += [[] for _ in range(12)]
+    frames += [[(feet_box(x), red, red)] for x in np.linspace(400, 540, 10)]
+    facts = []
+    for i, people in enumerate(frames):
+        img = IMG.copy()
+        for (x1, y1, x2, y2), shirt, trousers in people:
+            mid = int((y1 + y2) / 2)
+            img[int(y1):mid, int(x1):int(x2)] = shirt
+            img[mid:int(y2), int(x1):int(x2)] = trousers
+        facts.append(a.update(ModelOutput(Frame(i, i / 10, 0.0, img), 1.0,
+                                          detections=[Detection(box, 0.9) for box, _, _ in people])))
+    return [e.data["direction"] for f in facts for e in f.events if e.type == "line_cross"]
+
+
+def test_of_two_lost_tracks_within_reach_the_new_one_takes_the_side_of_the_one_it_looks_like() -> None:
+    # Motion alone hands it the nearest lost track's side (Bob's, past the door already): no crossing.
+    assert _two_lost_one_found(colour=True) == ["in"]
+    assert _two_lost_one_found(colour=False) == []
