@@ -20,7 +20,6 @@ import os
 import sys
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from edgewatch import mot
@@ -76,13 +75,7 @@ def generated(out: Path, clips: list[str]) -> None:
         gt = mot.read(folder / "gt" / "gt.txt").where_considered()
         reid = replay.embeddings(folder / "video.mp4", dets, out / clip / "embeddings.npz")
         views: dict[str, dict[int, list]] = {"colour": {}, "re-id": {}}
-        cap = cv2.VideoCapture(str(folder / "video.mp4"))
-        n = 0
-        while True:
-            ok, image = cap.read()
-            if not ok:
-                break
-            n += 1
+        for n, image in replay.video_frames(folder / "video.mp4"):
             people = clean_people(dets, gt, n)
             if not people:
                 continue
@@ -104,14 +97,8 @@ def generated(out: Path, clips: list[str]) -> None:
 def course(out: Path) -> None:
     tracks = mot.read(out / "course" / "tracks.txt")
     reid = replay.embeddings(crowd.COURSE, tracks, out / "course" / "embeddings.npz")
-    cap = cv2.VideoCapture(str(crowd.COURSE))
     views: dict[str, dict[int, list[np.ndarray]]] = {"colour": {}, "re-id": {}}
-    n = 0
-    while True:
-        ok, image = cap.read()
-        if not ok:
-            break
-        n += 1
+    for n, image in replay.video_frames(crowd.COURSE):
         rows = tracks.at(n)
         boxes = [tuple(b) for b in rows.box]
         for p, box, c in zip(rows.ident, boxes, colour_embed(Frame(n - 1, 0.0, 0.0, image), boxes), strict=True):

@@ -32,6 +32,7 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
@@ -56,6 +57,18 @@ def _key(frame_no: int, box) -> tuple:
     return (frame_no, *(round(float(v), 2) for v in box))
 
 
+def video_frames(video: Path) -> Iterator[tuple[int, np.ndarray]]:
+    """(frame number from 1, as in MOT files, image) of every frame of a video."""
+    cap = cv2.VideoCapture(str(video))
+    n = 0
+    while True:
+        ok, image = cap.read()
+        if not ok:
+            return
+        n += 1
+        yield n, image
+
+
 def embeddings(video: Path, dets: mot.MotRows, cache: Path) -> dict[tuple, np.ndarray]:
     """Every detection's re-id embedding, computed once from the video and cached."""
     if cache.exists():
@@ -67,13 +80,7 @@ def embeddings(video: Path, dets: mot.MotRows, cache: Path) -> dict[tuple, np.nd
     files = registry.resolve("person-reidentification-retail-0287", "FP16")
     embedder = ReidEmbedder(runtime.load(files, "CPU", None, check=check_embedding, graph_resize=False))
     out: dict[tuple, np.ndarray] = {}
-    cap = cv2.VideoCapture(str(video))
-    n = 0
-    while True:
-        ok, image = cap.read()
-        if not ok:
-            break
-        n += 1
+    for n, image in video_frames(video):
         boxes = [tuple(b) for b in dets.at(n).box]
         if boxes:
             frame = Frame(n - 1, (n - 1) / crowd.FPS, 0.0, image)
