@@ -80,8 +80,8 @@ def tracker_cost_ms(det: Path, video: Path, fps: float, colour: bool) -> float:
 
     rows = mot.read(det, "detections")
     cfg = TrackerConfig(colour=colour)
-    tracker = Tracker(cfg, 0.5, (crowd.W, crowd.H))
     look = Appearance.choose(ModelConfig(), cfg, None)
+    tracker = Tracker(look.tracker_config(cfg) if look is not None else cfg, 0.5, (crowd.W, crowd.H))
     cap = cv2.VideoCapture(str(video))
     spent, last = 0.0, int(rows.frame.max())
     for n in range(1, last + 1):

@@ -85,12 +85,13 @@ class TrackerConfig(_Section):
                                     "(OC-SORT's direction consistency); 0 = IoU only")
     colour: bool = Field(True, description="without model.reid: tell people apart by the colours of their clothes "
                          "where motion is ambiguous (hue-saturation histograms of torso and legs, no model, about 35 "
-                         "microseconds a box; IDF1 up to 0.11 higher on the generated crowd clips, less telling on "
+                         "microseconds a box; IDF1 0.03-0.11 higher on the generated crowd clips, less telling on "
                          "real footage: docs/performance.md); false = motion alone. With model.reid its embeddings "
                          "are used instead")
-    appearance_weight: float = Field(2.0, ge=0, le=5, description="with appearance (model.reid or tracker.colour): "
-                                     "weight of appearance where motion is ambiguous (two people close, a lost person "
-                                     "coming back)")
+    appearance_weight: float | None = Field(None, ge=0, le=5, description="with appearance (model.reid or "
+                                            "tracker.colour): weight of appearance where motion is ambiguous (two people "
+                                            "close, a lost person coming back); null = 2 with re-id, 3 with colour views "
+                                            "(each measured best on the crowd clips: docs/performance.md)")
     appearance_min: float = Field(0.3, ge=-1, lt=1, description="with appearance: a lost track is only found again by "
                                   "a detection at least this similar (cosine), and its side of each line only handed to "
                                   "a new track this similar")

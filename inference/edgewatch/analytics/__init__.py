@@ -41,7 +41,8 @@ class Analytics:
         # people who come back (appearance.py); None = motion alone.
         self.appearance = Appearance.choose(model, cfg.tracker, embed)
         gallery = self.appearance.gallery if self.appearance is not None else None
-        self.tracker = Tracker(cfg.tracker, model.threshold, self.frame_size)
+        tracker = self.appearance.tracker_config(cfg.tracker) if self.appearance is not None else cfg.tracker
+        self.tracker = Tracker(tracker, model.threshold, self.frame_size)
         self.people = PeopleCounter(cfg.tracker, self.frame_size, gallery)
         self.places = Places(cfg.lines, cfg.zones, self.frame_size)
         self.alerts = AlertRules(cfg.alerts)

@@ -28,10 +28,15 @@ if TYPE_CHECKING:
 Embed = Callable[[Frame, list[Box]], list[np.ndarray]]
 
 
+# tracker.appearance_weight by default: measured best for each cue on the crowd clips (docs/performance.md)
+REID_WEIGHT, COLOUR_WEIGHT = 2.0, 3.0
+
+
 @dataclass
 class Appearance:
     embed: Embed
     refresh_s: float  # a fresh view of each person in sight this often
+    weight: float  # of appearance in the tracker's cost (tracker.appearance_weight)
     gallery: ReidGallery | None = None
 
     @classmethod
@@ -40,8 +45,13 @@ class Appearance:
         if model.reid is not None:
             if reid_embed is None:
                 return None
-            return cls(reid_embed, model.reid.refresh_s, ReidGallery(model.reid) if model.reid.reentry else None)
-        return cls(colour_embed, COLOUR_REFRESH_S) if tracker.colour else None
+            return cls(reid_embed, model.reid.refresh_s, _weight(tracker, REID_WEIGHT),
+                       ReidGallery(model.reid) if model.reid.reentry else None)
+        return cls(colour_embed, COLOUR_REFRESH_S, _weight(tracker, COLOUR_WEIGHT)) if tracker.colour else None
+
+    def tracker_config(self, cfg: TrackerConfig) -> TrackerConfig:
+        """The camera's tracker settings with this cue's weight."""
+        return cfg.model_copy(update={"appearance_weight": self.weight})
 
     def of(self, frame: Frame) -> Embedder:
         """Views of this frame's boxes, for the tracker to ask where identity is in question."""
@@ -62,3 +72,7 @@ class Appearance:
             states = list(need.values())
             for st, emb in zip(states, self.embed(frame, [st.box for st in states]), strict=True):
                 st.add_view(emb, now)
+
+
+def _weight(cfg: TrackerConfig, default: float) -> float:
+    return cfg.appearance_weight if cfg.appearance_weight is not None else default
