@@ -92,3 +92,20 @@ def test_colour_keeps_two_people_who_trade_places_apart_where_motion_alone_swaps
     assert all(s[id_a] == box_a for s in seen[19:]), "A's id left A when they traded places"
     motion, _ = swap_places(colour=False)
     assert motion[-1][id_a] == box_b  # the same walk by motion alone: A's id went to B
+
+
+def test_each_cue_weighs_as_measured_unless_set() -> None:
+    """tracker.appearance_weight null: 3 for colour views, 2 for re-id (docs/performance.md); a value set wins."""
+    from edgewatch.analytics.appearance import Appearance
+
+    def weight(data: dict) -> float | None:
+        cfg = validate(data)
+        cam = next(iter(cfg.cameras.values()))
+        look = Appearance.choose(cfg.model, cam.tracker, lambda frame, boxes: [])
+        return look.tracker_config(cam.tracker).appearance_weight if look is not None else None
+
+    assert weight({}) == 3.0
+    assert weight({"model": {"reid": {}}}) == 2.0
+    assert weight({"tracker": {"appearance_weight": 1.5}}) == 1.5
+    assert weight({"model": {"reid": {}}, "tracker": {"appearance_weight": 1.5}}) == 1.5
+    assert weight({"tracker": {"colour": False}}) is None  # motion alone

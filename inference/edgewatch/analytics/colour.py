@@ -4,10 +4,10 @@ re-identification model runs (tracker.colour).
 A box's view is the hue-saturation histogram of its torso and of its legs, from the middle of its
 width (where the person is, not the background beside them). Hue and saturation and not brightness,
 so a shadow changes little. Each histogram is square-rooted and the pair L2-normalised: the cosine
-similarity of two views is then the mean Bhattacharyya coefficient of their torsos and legs, on the
-same scale and through the same interface (appearance.Embed) as re-id embeddings, so the tracker uses either
-alike. Chosen on the crowd clips by how well it tells the same person apart from others nearby
-(docs/performance.md); costs tens of microseconds a box, no model.
+similarity of two views is then the mean Bhattacharyya coefficient of their torsos and legs, through
+the same interface (appearance.Embed) as re-id embeddings, so the tracker uses either alike. Chosen on
+the crowd clips by how well it tells the same person apart from others nearby (bench/appearance.py,
+docs/performance.md); costs tens of microseconds a box, no model.
 """
 
 from __future__ import annotations

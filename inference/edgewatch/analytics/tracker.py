@@ -75,7 +75,7 @@ class TrackState:
     # The last few observed centres (time, x, y): the way the person walks, from what was seen, not from
     # the filter (OC-SORT): a prediction drifting through an occlusion does not turn them around.
     seen_at: deque = field(default_factory=lambda: deque(maxlen=5))
-    embedding: np.ndarray | None = None  # running mean of appearance views (re-id or colour); re-id's for the gallery
+    embedding: np.ndarray | None = None  # running mean of appearance views (re-id's: also for the gallery)
     embedded_s: float | None = None  # when the last view was added
     views: int = 0
     # (time, box, score) of each detection before confirmation, so lines, zones and the tracks file can
