@@ -185,7 +185,8 @@ def test_overview_tiles_totals_stills_and_camera_pages(browser, site) -> None:
 def test_bookmarked_camera_page_survives_sign_in(browser, site) -> None:
     ctx, page, errors = _page(browser, site["base"], "/?camera=cam-b")
     try:
-        assert page.is_visible("#camera-page")
+        # The page's script shows it once it has read the URL, a moment after the load on a busy machine.
+        page.wait_for_selector("#camera-page:not([hidden])", timeout=10000)
         _wait_text(page, "#total", "3")
         assert not errors, f"page errors: {errors}"
     finally:
