@@ -74,14 +74,14 @@ def tracker_cost_ms(det: Path, video: Path, fps: float, colour: bool) -> float:
     the worker's analytics does without re-id): mean ms a frame, decoding left out."""
     import cv2
 
-    from edgewatch.analytics.appearance import Appearance
+    from edgewatch.analytics.appearance import Appearance, tracker_config
     from edgewatch.analytics.tracker import Tracker
     from edgewatch.types import Detection, Frame
 
     rows = mot.read(det, "detections")
     cfg = TrackerConfig(colour=colour)
     look = Appearance.choose(ModelConfig(), cfg, None)
-    tracker = Tracker(look.tracker_config(cfg) if look is not None else cfg, 0.5, (crowd.W, crowd.H))
+    tracker = Tracker(tracker_config(cfg, look), 0.5, (crowd.W, crowd.H))
     cap = cv2.VideoCapture(str(video))
     spent, last = 0.0, int(rows.frame.max())
     for n in range(1, last + 1):

@@ -96,16 +96,16 @@ def test_colour_keeps_two_people_who_trade_places_apart_where_motion_alone_swaps
 
 def test_each_cue_weighs_as_measured_unless_set() -> None:
     """tracker.appearance_weight null: 3 for colour views, 2 for re-id (docs/performance.md); a value set wins."""
-    from edgewatch.analytics.appearance import Appearance
+    from edgewatch.analytics.appearance import Appearance, tracker_config
 
     def weight(data: dict) -> float | None:
         cfg = validate(data)
         cam = next(iter(cfg.cameras.values()))
         look = Appearance.choose(cfg.model, cam.tracker, lambda frame, boxes: [])
-        return look.tracker_config(cam.tracker).appearance_weight if look is not None else None
+        return tracker_config(cam.tracker, look).appearance_weight
 
     assert weight({}) == 3.0
     assert weight({"model": {"reid": {}}}) == 2.0
     assert weight({"tracker": {"appearance_weight": 1.5}}) == 1.5
     assert weight({"model": {"reid": {}}, "tracker": {"appearance_weight": 1.5}}) == 1.5
-    assert weight({"tracker": {"colour": False}}) is None  # motion alone
+    assert weight({"tracker": {"colour": False}}) is None  # motion alone: no weight needed

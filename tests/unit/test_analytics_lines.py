@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cfghelp import analytics, only  # noqa: F401
+from cfghelp import analytics, only, painted  # noqa: F401
 from edgewatch.analytics import Analytics
 from edgewatch.analytics.lines import CountingLine
 from edgewatch.config import LineConfig, validate
@@ -159,12 +159,7 @@ def _two_lost_one_found(colour: bool) -> list[str]:
     frames += [[(feet_box(x), red, red)] for x in np.linspace(400, 540, 10)]
     facts = []
     for i, people in enumerate(frames):
-        img = IMG.copy()
-        for (x1, y1, x2, y2), shirt, trousers in people:
-            mid = int((y1 + y2) / 2)
-            img[int(y1):mid, int(x1):int(x2)] = shirt
-            img[mid:int(y2), int(x1):int(x2)] = trousers
-        facts.append(a.update(ModelOutput(Frame(i, i / 10, 0.0, img), 1.0,
+        facts.append(a.update(ModelOutput(Frame(i, i / 10, 0.0, painted(IMG, *people)), 1.0,
                                           detections=[Detection(box, 0.9) for box, _, _ in people])))
     return [e.data["direction"] for f in facts for e in f.events if e.type == "line_cross"]
 

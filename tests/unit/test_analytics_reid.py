@@ -124,7 +124,7 @@ def test_a_track_with_no_view_yet_does_not_win_a_conflict_for_want_of_one() -> N
     def box(cx: float) -> tuple[float, float, float, float]:
         return (cx - 35, 120, cx + 35, 320)
 
-    tracker = Tracker(TrackerConfig(appearance_weight=2.0), 0.5, (W, H))  # as Appearance.tracker_config gives with re-id
+    tracker = Tracker(TrackerConfig(appearance_weight=2.0), 0.5, (W, H))  # as appearance.tracker_config gives with re-id
     looks = lambda boxes: [noisy(ALICE) for _ in boxes]  # noqa: E731 - whoever is asked about looks like Alice
     for i in range(10):  # A stands at x=300 and is confirmed
         tracker.update([Detection(box(300), 0.9)], i / 10, looks)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cfghelp import analytics, only  # noqa: F401
+from cfghelp import analytics, only, painted  # noqa: F401
 from edgewatch.analytics import Analytics
 from edgewatch.analytics.kalman import BoxKalman
 from edgewatch.analytics.tracker import Tracker, iou_matrix
@@ -18,17 +18,6 @@ IMG = np.zeros((H, W, 3), np.uint8)
 
 def out(i: int, t: float, dets: list[Detection], image: np.ndarray = IMG) -> ModelOutput:
     return ModelOutput(frame=Frame(i, t, 0.0, image), infer_ms=1.0, detections=dets)
-
-
-def painted(*people: tuple[tuple[float, ...] | None, tuple[int, int, int]]) -> np.ndarray:
-    """A frame with each person's box filled with the colour of their clothes (later ones in front):
-    what tracker.colour tells people apart by."""
-    img = IMG.copy()
-    for box, bgr in people:
-        if box is not None:
-            x1, y1, x2, y2 = (int(round(v)) for v in box)
-            img[max(0, y1):y2, max(0, x1):x2] = bgr
-    return img
 
 
 def box_at(cx: float, cy: float, w: float = 60, h: float = 180) -> tuple[float, float, float, float]:
@@ -232,7 +221,7 @@ def test_a_new_persons_box_stays_theirs_when_the_person_beside_them_is_hidden(co
         dets = [Detection(a_box, 0.9)] if not (11 <= i <= 16) else []  # A hidden behind B
         frames.append(dets + ([Detection(b_box, 0.9)] if b_box else []))
         b_boxes.append(b_box)
-        images.append(painted((a_box, (40, 40, 200)), (b_box, (200, 90, 30))) if colour else IMG)
+        images.append(painted(IMG, (a_box, (40, 40, 200)), (b_box, (200, 90, 30))) if colour else IMG)
     facts = run(a, frames, images=images)
     a_id = next(iter(ids_of(facts[5])))
     for i in range(12, 17):

@@ -14,7 +14,7 @@ from ..config import CameraConfig, Geometry, ModelConfig
 from ..errors import EdgewatchError
 from ..types import Box, Event, FrameFacts, ModelOutput
 from .alerts import AlertRules
-from .appearance import Appearance, Embed
+from .appearance import Appearance, Embed, tracker_config
 from .classwatch import ClassWatch
 from .counting import PeopleCounter
 from .places import Places
@@ -41,8 +41,7 @@ class Analytics:
         # people who come back (appearance.py); None = motion alone.
         self.appearance = Appearance.choose(model, cfg.tracker, embed)
         gallery = self.appearance.gallery if self.appearance is not None else None
-        tracker = self.appearance.tracker_config(cfg.tracker) if self.appearance is not None else cfg.tracker
-        self.tracker = Tracker(tracker, model.threshold, self.frame_size)
+        self.tracker = Tracker(tracker_config(cfg.tracker, self.appearance), model.threshold, self.frame_size)
         self.people = PeopleCounter(cfg.tracker, self.frame_size, gallery)
         self.places = Places(cfg.lines, cfg.zones, self.frame_size)
         self.alerts = AlertRules(cfg.alerts)

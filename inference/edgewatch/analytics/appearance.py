@@ -49,10 +49,6 @@ class Appearance:
                        ReidGallery(model.reid) if model.reid.reentry else None)
         return cls(colour_embed, COLOUR_REFRESH_S, _weight(tracker, COLOUR_WEIGHT)) if tracker.colour else None
 
-    def tracker_config(self, cfg: TrackerConfig) -> TrackerConfig:
-        """The camera's tracker settings with this cue's weight."""
-        return cfg.model_copy(update={"appearance_weight": self.weight})
-
     def of(self, frame: Frame) -> Embedder:
         """Views of this frame's boxes, for the tracker to ask where identity is in question."""
         return lambda boxes: self.embed(frame, boxes)
@@ -76,3 +72,8 @@ class Appearance:
 
 def _weight(cfg: TrackerConfig, default: float) -> float:
     return cfg.appearance_weight if cfg.appearance_weight is not None else default
+
+
+def tracker_config(cfg: TrackerConfig, look: Appearance | None) -> TrackerConfig:
+    """A camera's tracker settings with its appearance cue's weight (as they are, by motion alone)."""
+    return cfg if look is None else cfg.model_copy(update={"appearance_weight": look.weight})

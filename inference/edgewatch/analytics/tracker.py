@@ -255,9 +255,9 @@ class Tracker:
 
     def update(self, detections: list[Detection], t: float, embed: Embedder | None = None) -> TrackerStep:
         """One frame's detections. `embed` (re-id or colour) gives appearance where motion is ambiguous,
-        weighed by tracker.appearance_weight as Appearance.tracker_config set it for that cue."""
+        weighed by tracker.appearance_weight as appearance.tracker_config set it for that cue."""
         if embed is not None and self.cfg.appearance_weight is None:
-            raise ValueError("tracker: appearance without a weight (build its config with Appearance.tracker_config)")
+            raise ValueError("tracker: appearance without a weight (build its config with appearance.tracker_config)")
         for tr in self._tracks:
             tr.kf.predict(t - tr.predicted_s, lost=not tr.visible)
             tr.predicted_s = t
