@@ -50,6 +50,39 @@ def test_kalman_speed_is_per_second_whatever_the_fps() -> None:
         assert kf.velocity[0] == pytest.approx(80, abs=8), fps
 
 
+def test_kalman_runs_the_textbook_filter() -> None:
+    """BoxKalman runs four 2x2 filters side by side; the same steps through the 8x8 matrix form (x = F x,
+    P = F P F' + Q; K = P H' S^-1) give the same boxes and speeds."""
+    from edgewatch.analytics import kalman as k
+
+    def noise(h: float, dt: float) -> np.ndarray:
+        return np.diag([(k._PROC_POS_STD * h) ** 2] * 4 + [(k._PROC_VEL_STD * h) ** 2] * 4) * dt
+
+    first = box_at(100, 200)
+    kf = BoxKalman(first)
+    x = np.concatenate([k.box_to_z(first), np.zeros(4)])
+    P = np.diag([(k._MEAS_STD * x[3]) ** 2] * 4 + [(k._INIT_VEL_STD * x[3]) ** 2] * 4)
+    H = np.hstack([np.eye(4), np.zeros((4, 4))])
+    rng = np.random.default_rng(7)
+    for i in range(40):
+        dt, lost = float(rng.uniform(0.03, 0.4)), i % 7 == 3
+        kf.predict(dt, lost=lost)
+        if lost:
+            x[6:] = 0.0
+        F = np.eye(8)
+        F[:4, 4:] = np.eye(4) * dt
+        x, P = F @ x, F @ P @ F.T + noise(max(x[3], 1.0), dt)
+        if not lost:
+            box = box_at(100 + 6 * i + rng.normal(0, 3), 200 + rng.normal(0, 3), 60 + rng.normal(0, 2), 180 + 2 * i)
+            kf.update(box)
+            z = k.box_to_z(box)
+            S = H @ P @ H.T + np.eye(4) * (k._MEAS_STD * z[3]) ** 2
+            K = P @ H.T @ np.linalg.inv(S)
+            x, P = x + K @ (z - H @ x), (np.eye(8) - K @ H) @ P
+        assert kf.box == pytest.approx(k.z_to_box(x), abs=1e-6), i
+        assert kf.velocity == pytest.approx((x[4], x[5]), abs=1e-6), i
+
+
 @pytest.mark.parametrize("occluded", [False, True])
 def test_two_people_crossing_keep_their_ids(occluded: bool) -> None:
     a = analytics(validate({}), (W, H))
