@@ -192,33 +192,99 @@ def _make_client(cfg: MqttConfig, camera: str, will_topic: str, will: bytes) -> 
     return client
 
 
+class _Session:
+    """One camera's connection to the broker: paho's client with its last will, started once; the camera's
+    retained status on it (online with its input's state, or offline and why); the config topic's
+    subscription. Calls `on_up` after each connect, `on_ack` with each acknowledged message id, and
+    `on_config` (if set before start) with each message on the config topic."""
+
+    def __init__(self, cfg: MqttConfig, link: _BrokerLink, camera: str, source: str, topics: dict[str, str],
+                 sent: _Sent) -> None:
+        self.link = link
+        self.status = _Status(camera, source)
+        self.topics = topics  # "status" and "config" used here
+        self.sent = sent
+        self.outbox: Path | None = None  # where events wait meanwhile, for the log
+        self.on_config: Callable[[bytes], None] | None = None
+        self.on_up: Callable[[], None] = lambda: None
+        self.on_ack: Callable[[int], None] = lambda mid: None
+        client = _make_client(cfg, camera, topics["status"], self.status.offline("lost"))
+        client.on_connect = self._on_connect
+        client.on_connect_fail = self._on_connect_fail
+        client.on_disconnect = self._on_disconnect
+        client.on_publish = lambda client, userdata, mid, reason, properties: self.on_ack(mid)
+        client.on_message = self._on_message
+        self.client = client
+
+    def start(self) -> None:
+        """Connect in the background; returns at once even if the broker is away."""
+        self.client.connect_async(self.link.host, self.link.port, keepalive=KEEPALIVE_S)
+        self.client.loop_start()
+
+    def set_input(self, state: str, detail: str) -> None:
+        self.status.input = (state, detail)
+        if self.link.up:
+            self._publish_online(self.client)
+
+    def end(self, deadline: float) -> None:
+        """Say offline ("closed", waiting until `deadline` for the broker to have it), disconnect."""
+        if self.link.up:
+            offline = self.status.offline("closed")
+            info = self.client.publish(self.topics["status"], offline, qos=1, retain=True)
+            try:
+                # at least a moment: without it the will ("lost") would stand in for a clean end
+                info.wait_for_publish(timeout=max(0.5, deadline - time.monotonic()))
+            except (RuntimeError, ValueError):
+                pass  # connection went away meanwhile: the broker sends the will instead
+            self.sent.published(self.topics["status"], info, len(offline))
+        self.client.disconnect()
+        self.client.loop_stop()
+
+    def _publish_online(self, client: paho.Client) -> None:
+        online = self.status.online()
+        info = client.publish(self.topics["status"], online, qos=1, retain=True)
+        self.sent.published(self.topics["status"], info, len(online))
+
+    # paho's network thread calls these; keep them short and lock-free towards the caller's locks.
+
+    def _on_connect(self, client: paho.Client, userdata: Any, flags: Any, reason: Any, properties: Any) -> None:
+        if reason.is_failure:
+            self.link.complain(f"refused the connection: {reason} (check mqtt.username / mqtt.password)")
+            return
+        self.link.connected()
+        if self.on_config is not None:
+            client.subscribe(self.topics["config"], qos=1)  # the retained geometry comes at once
+        self._publish_online(client)
+        self.on_up()
+
+    def _on_message(self, client: paho.Client, userdata: Any, message: paho.MQTTMessage) -> None:
+        if message.topic == self.topics["config"] and self.on_config is not None:
+            self.on_config(message.payload)
+
+    def _on_connect_fail(self, client: paho.Client, userdata: Any) -> None:
+        self.link.complain(f"unreachable; retrying, events are kept in {self.outbox}")
+
+    def _on_disconnect(self, client: paho.Client, userdata: Any, flags: Any, reason: Any, properties: Any) -> None:
+        self.link.lost(reason)
+
+
 class MqttPublisher:
     """One camera's publisher. Call start() once, publish_* from the worker loop, close() at the end."""
 
     def __init__(self, cfg: MqttConfig, camera: str, source: str) -> None:
         if not is_camera_id(camera):
             raise EdgewatchError(f"camera: {camera!r} is not usable in an MQTT topic ({CAMERA_ID_RULE})")
-        self._link = _BrokerLink(check_host(cfg.host), _check_port(cfg.port))
+        link = _BrokerLink(check_host(cfg.host), _check_port(cfg.port))
         prefix = _check_prefix(cfg.topic_prefix)
         self.camera = camera
-        self._status = _Status(camera, source)
         self.topics = {kind: topic(prefix, camera, kind) for kind in TOPIC_KINDS}
         self.config_topic = topic(prefix, camera, CONFIG_GEOMETRY)
-        # Messages on the config topic (the UI's saved lines and zones) go here; set before start().
-        self.on_config: Callable[[bytes], None] | None = None
-
-        client = _make_client(cfg, camera, self.topics["status"], self._status.offline("lost"))
-        client.on_connect = self._on_connect
-        client.on_connect_fail = self._on_connect_fail
-        client.on_disconnect = self._on_disconnect
-        client.on_publish = self._on_publish
-        client.on_message = self._on_message
-        self._client = client
-
-        # Events an earlier run left in the outbox are queued first, ahead of this run's.
-        self._events = EventDelivery(Outbox(cfg.outbox or default_path(camera)), client.publish, self.topics["events"])
-
         self._sent = _Sent()
+        self._session = _Session(cfg, link, camera, source, {**self.topics, "config": self.config_topic}, self._sent)
+        # Events an earlier run left in the outbox are queued first, ahead of this run's.
+        self._events = EventDelivery(Outbox(cfg.outbox or default_path(camera)), self._session.client.publish,
+                                     self.topics["events"])
+        self._session.outbox, self._session.on_ack = self._events.path, self._events.on_ack
         self._started = False
         self._report: DrainReport | None = None
 
@@ -226,16 +292,25 @@ class MqttPublisher:
         state_s = 1.0 / cfg.state_hz
         self._retained = RetainedTopics({"state": state_s, "segmentation": state_s, "perf": 0.0, "geometry": 0.0},
                                         self._send_retained)
+        self._session.on_up = self._retained.resend_last
 
     # ---- public API -------------------------------------------------------------------------
+
+    @property
+    def on_config(self) -> Callable[[bytes], None] | None:
+        """Messages on the config topic (the UI's saved lines and zones) go here; set before start()."""
+        return self._session.on_config
+
+    @on_config.setter
+    def on_config(self, handler: Callable[[bytes], None] | None) -> None:
+        self._session.on_config = handler
 
     def start(self) -> None:
         """Connect in the background; returns at once even if the broker is away."""
         if self._started:
             return
         self._started = True
-        self._client.connect_async(self._link.host, self._link.port, keepalive=KEEPALIVE_S)
-        self._client.loop_start()
+        self._session.start()
 
     def publish_state(self, facts: FrameFacts) -> None:
         self._retained.offer("state", state_payload(self.camera, facts))
@@ -259,9 +334,7 @@ class MqttPublisher:
 
     def set_input(self, state: str, detail: str) -> None:
         """The camera's input changed (lost, back, waiting): say so in the retained status at once."""
-        self._status.input = (state, detail)
-        if self._link.up:
-            self._publish_online(self._client)
+        self._session.set_input(state, detail)
 
     def publish_events(self, events: list[Event]) -> None:
         if not events:
@@ -271,7 +344,7 @@ class MqttPublisher:
 
     @property
     def connected(self) -> bool:
-        return self._link.up
+        return self._session.link.up
 
     @property
     def bytes_sent(self) -> int:
@@ -298,17 +371,7 @@ class MqttPublisher:
         self._retained.stop()
         self._events.drain(deadline, self._sent.add)
         if self._started:
-            if self._link.up:
-                offline = self._status.offline("closed")
-                info = self._client.publish(self.topics["status"], offline, qos=1, retain=True)
-                try:
-                    # at least a moment: without it the will ("lost") would stand in for a clean end
-                    info.wait_for_publish(timeout=max(0.5, deadline - time.monotonic()))
-                except (RuntimeError, ValueError):
-                    pass  # connection went away meanwhile: the broker sends the will instead
-                self._sent.published(self.topics["status"], info, len(offline))
-            self._client.disconnect()
-            self._client.loop_stop()
+            self._session.end(deadline)
         self._reconcile()
         pending = self._events.close()
         self._report = DrainReport(self._events.delivered, pending, round(time.monotonic() - t0, 3), str(self._events.path))
@@ -323,38 +386,8 @@ class MqttPublisher:
         self._sent.add(self._events.reconcile())
 
     def _send_retained(self, kind: str, data: bytes) -> None:
-        if not self._link.up:
+        if not self._session.link.up:
             return  # paho drops QoS 0 offline anyway; on_connect re-sends the latest (and no mid is used up)
         name = self.topics[kind]
-        info = self._client.publish(name, data, qos=0, retain=True)
+        info = self._session.client.publish(name, data, qos=0, retain=True)
         self._sent.published(name, info, len(data))
-
-    # paho's network thread calls these; keep them short and lock-free towards the caller's locks.
-
-    def _on_connect(self, client: paho.Client, userdata: Any, flags: Any, reason: Any, properties: Any) -> None:
-        if reason.is_failure:
-            self._link.complain(f"refused the connection: {reason} (check mqtt.username / mqtt.password)")
-            return
-        self._link.connected()
-        if self.on_config is not None:
-            client.subscribe(self.config_topic, qos=1)  # the retained geometry comes at once
-        self._publish_online(client)
-        self._retained.resend_last()
-
-    def _publish_online(self, client: paho.Client) -> None:
-        online = self._status.online()
-        info = client.publish(self.topics["status"], online, qos=1, retain=True)
-        self._sent.published(self.topics["status"], info, len(online))
-
-    def _on_message(self, client: paho.Client, userdata: Any, message: paho.MQTTMessage) -> None:
-        if message.topic == self.config_topic and self.on_config is not None:
-            self.on_config(message.payload)
-
-    def _on_connect_fail(self, client: paho.Client, userdata: Any) -> None:
-        self._link.complain(f"unreachable; retrying, events are kept in {self._events.path}")
-
-    def _on_disconnect(self, client: paho.Client, userdata: Any, flags: Any, reason: Any, properties: Any) -> None:
-        self._link.lost(reason)
-
-    def _on_publish(self, client: paho.Client, userdata: Any, mid: int, reason: Any, properties: Any) -> None:
-        self._events.on_ack(mid)
