@@ -16,6 +16,7 @@ _PROC_POS_STD = 0.1  # unexplained position change, heights per sqrt(second)
 _PROC_VEL_STD = 0.35  # change of speed, heights per second per sqrt(second) (0.5 before the crowd clips: docs/performance.md)
 _INIT_VEL_STD = 1.0  # a new track's speed is unknown: about a body height per second
 
+
 def box_to_z(box: Box) -> np.ndarray:
     x1, y1, x2, y2 = box
     return np.array([(x1 + x2) / 2, (y1 + y2) / 2, max(x2 - x1, 1.0), max(y2 - y1, 1.0)])
