@@ -199,12 +199,12 @@ class _Session:
     `on_config` (if set before start) with each message on the config topic."""
 
     def __init__(self, cfg: MqttConfig, link: _BrokerLink, camera: str, source: str, topics: dict[str, str],
-                 sent: _Sent) -> None:
+                 sent: _Sent, outbox: Path) -> None:
         self.link = link
         self.status = _Status(camera, source)
         self.topics = topics  # "status" and "config" used here
         self.sent = sent
-        self.outbox: Path | None = None  # where events wait meanwhile, for the log
+        self.outbox = outbox  # where events wait meanwhile, for the log
         self.on_config: Callable[[bytes], None] | None = None
         self.on_up: Callable[[], None] = lambda: None
         self.on_ack: Callable[[int], None] = lambda mid: None
@@ -280,11 +280,12 @@ class MqttPublisher:
         self.topics = {kind: topic(prefix, camera, kind) for kind in TOPIC_KINDS}
         self.config_topic = topic(prefix, camera, CONFIG_GEOMETRY)
         self._sent = _Sent()
-        self._session = _Session(cfg, link, camera, source, {**self.topics, "config": self.config_topic}, self._sent)
+        outbox = Outbox(cfg.outbox or default_path(camera))  # opened once the address is known good
+        self._session = _Session(cfg, link, camera, source, {**self.topics, "config": self.config_topic}, self._sent,
+                                 outbox.path)
         # Events an earlier run left in the outbox are queued first, ahead of this run's.
-        self._events = EventDelivery(Outbox(cfg.outbox or default_path(camera)), self._session.client.publish,
-                                     self.topics["events"])
-        self._session.outbox, self._session.on_ack = self._events.path, self._events.on_ack
+        self._events = EventDelivery(outbox, self._session.client.publish, self.topics["events"])
+        self._session.on_ack = self._events.on_ack
         self._started = False
         self._report: DrainReport | None = None
 
