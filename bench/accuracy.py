@@ -69,9 +69,15 @@ def bytetrack(det: Path, out: Path, fps: float) -> Path:
     return out
 
 
-def tracker_cost_ms(det: Path, video: Path, fps: float, colour: bool) -> float:
+def tracker_cost_ms(det: Path, video: Path, fps: float, colour: bool, passes: int = 3) -> float:
     """Edgewatch's tracker alone on a clip's detections (with colour: and the colour views it takes, as
-    the worker's analytics does without re-id): mean ms a frame, decoding left out."""
+    the worker's analytics does without re-id): mean ms a frame, decoding left out; the best of `passes`
+    runs, as timeit takes the best: the tracker's own cost, not the time other work on a shared machine
+    (steal time up to 50 %) took from it."""
+    return min(_tracker_pass_ms(det, video, fps, colour) for _ in range(passes))
+
+
+def _tracker_pass_ms(det: Path, video: Path, fps: float, colour: bool) -> float:
     import cv2
 
     from edgewatch.analytics.appearance import Appearance, tracker_config
@@ -195,7 +201,7 @@ def main() -> None:
             motion = tracker_cost_ms(det, clip / "video.mp4", crowd.FPS, colour=False)
             cost = tracker_cost_ms(det, clip / "video.mp4", crowd.FPS, colour=True)
             print(f"tracker cost on crowd{n}: {cost:.3f} ms a frame with its colour views, {motion:.3f} ms by motion "
-                  "alone (target < 1 ms)")
+                  "alone (best of 3 passes; target < 1 ms)")
             common &= cost < 1.0
     total, worst, exact = course_check(a.out / "course")
     print(f"course video: {total} people (truth 6), worst enter/exit error {worst:.2f} s (target <= 1.5): "

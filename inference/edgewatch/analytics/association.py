@@ -28,10 +28,12 @@ def _overlap(a: list[Box], b: list[Box]) -> tuple[np.ndarray, np.ndarray, np.nda
     shaped (len(a), 1) and (1, len(b)) to broadcast against it."""
     A = np.asarray(a, dtype=float).reshape(-1, 4)[:, None, :]
     B = np.asarray(b, dtype=float).reshape(-1, 4)[None, :, :]
-    iw = np.clip(np.minimum(A[..., 2], B[..., 2]) - np.maximum(A[..., 0], B[..., 0]), 0, None)
-    ih = np.clip(np.minimum(A[..., 3], B[..., 3]) - np.maximum(A[..., 1], B[..., 1]), 0, None)
-    area_a = (A[..., 2] - A[..., 0]).clip(0) * (A[..., 3] - A[..., 1]).clip(0)
-    area_b = (B[..., 2] - B[..., 0]).clip(0) * (B[..., 3] - B[..., 1]).clip(0)
+    # np.maximum(…, 0), not clip: the tracker calls this several times a frame, and clip's wrapper costs more
+    # than the arithmetic on a few boxes.
+    iw = np.maximum(np.minimum(A[..., 2], B[..., 2]) - np.maximum(A[..., 0], B[..., 0]), 0.0)
+    ih = np.maximum(np.minimum(A[..., 3], B[..., 3]) - np.maximum(A[..., 1], B[..., 1]), 0.0)
+    area_a = np.maximum(A[..., 2] - A[..., 0], 0.0) * np.maximum(A[..., 3] - A[..., 1], 0.0)
+    area_b = np.maximum(B[..., 2] - B[..., 0], 0.0) * np.maximum(B[..., 3] - B[..., 1], 0.0)
     return iw * ih, area_a, area_b
 
 
@@ -74,16 +76,17 @@ def centres(boxes: list[Box]) -> np.ndarray:
     return np.stack([(b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2], axis=1)
 
 
-def direction_cost(heading: np.ndarray | None, last: np.ndarray, height: float, dets: np.ndarray) -> np.ndarray:
-    """0 for a detection straight ahead of a track walking `heading` (pixels), 1 straight behind it.
-    No cost for a track that stands (no heading) or a detection right where it was last seen."""
-    out = np.zeros(len(dets))
-    if heading is None:
-        return out
-    step = dets - last
-    dist = np.hypot(step[:, 0], step[:, 1])
-    cos = step @ heading / (np.maximum(dist, 1e-9) * np.hypot(*heading))
-    return np.where(dist > 0.05 * height, (1.0 - cos) / 2.0, 0.0)
+def direction_cost(heading: np.ndarray, last: np.ndarray, height: np.ndarray, dets: np.ndarray) -> np.ndarray:
+    """(tracks, detections): 0 for a detection straight ahead of a track walking its `heading` (pixels, a
+    row per track; NaN for one standing), 1 straight behind it. No cost for a standing track or a detection
+    right where it was last seen (`last`: each track's last observed centre; `height`: its box's height).
+    All tracks at once: the tracker asks this of every track every frame."""
+    step = dets[None, :, :] - last[:, None, :]
+    dist = np.hypot(step[..., 0], step[..., 1])
+    moving = ~np.isnan(heading[:, 0])
+    h = np.where(moving[:, None], heading, 0.0)
+    cos = np.einsum("nmk,nk->nm", step, h) / (np.maximum(dist, 1e-9) * np.maximum(np.hypot(h[:, 0], h[:, 1]), 1e-9)[:, None])
+    return np.where(moving[:, None] & (dist > 0.05 * height[:, None]), (1.0 - cos) / 2.0, 0.0)
 
 
 def ambiguous(allowed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -197,11 +197,13 @@ class _Looks:
             for i, e in zip(todo, self.embed([self.detections[i].box for i in todo]), strict=True):
                 self.cache[i] = e
         sim = np.full((len(track_embs), len(det_idx)), np.nan)
-        for r in np.flatnonzero(rows):
-            for c in np.flatnonzero(cols):
-                e = self.cache[det_idx[c]]
-                if e.size == track_embs[r].size:
-                    sim[r, c] = float(track_embs[r] @ e)
+        rs, cs = np.flatnonzero(rows), np.flatnonzero(cols)
+        dets = {c: self.cache[det_idx[c]] for c in cs}
+        # One product per embedding size (a box too small for a view has a 1-long zero): only like compares with like.
+        for size in {e.size for e in dets.values()} & {track_embs[r].size for r in rs}:
+            ti = [r for r in rs if track_embs[r].size == size]
+            di = [c for c in cs if dets[c].size == size]
+            sim[np.ix_(ti, di)] = np.stack([track_embs[r] for r in ti]) @ np.stack([dets[c] for c in di]).T
         return sim
 
     def learn(self, track: TrackState, det: int, t: float) -> None:
@@ -288,11 +290,11 @@ class Tracker:
                 iou = iou_matrix([tr.kf.box for tr in tracks], boxes)
             cost = 1.0 - iou
             if self.cfg.direction_weight > 0:
-                at = centres(boxes)
-                for k, tr in enumerate(tracks):
-                    if tr.seen_at:
-                        cost[k] += self.cfg.direction_weight * direction_cost(
-                            tr.heading(), np.array(tr.seen_at[-1][1:]), tr.box[3] - tr.box[1], at)
+                # A track with no heading yet (fewer than three observations) costs nothing: its `last` is moot.
+                heading = np.array([h if (h := tr.heading()) is not None else (np.nan, np.nan) for tr in tracks])
+                last = np.array([tr.seen_at[-1][1:] if tr.seen_at else (0.0, 0.0) for tr in tracks])
+                height = np.array([tr.box[3] - tr.box[1] for tr in tracks])
+                cost += self.cfg.direction_weight * direction_cost(heading, last, height, centres(boxes))
             if look.on:
                 allowed = iou >= floor
                 # Appearance where motion is in question: a conflict, or a lost track coming back.
