@@ -1,9 +1,9 @@
 """The worker: every camera's frames through one shared model, fairly, each camera published in its own order.
 
 One Python thread runs the loop; each camera decodes (and pre-processes) in its own thread, and
-OpenVINO runs the requests on its own threads. Per turn of the loop every camera may queue one frame
-while requests are free, starting from a different camera each turn, so a camera with more frames
-than its share cannot starve the others; a live camera that falls behind drops its own oldest frames
+OpenVINO runs the requests on its own threads. Cameras queue frames in round robin, one each in turn
+while requests are free, the next turn starting after the last camera served, so a camera with more
+frames than its share cannot starve the others; a live camera that falls behind drops its own oldest frames
 (sources/capture.py).
 """
 
@@ -138,21 +138,26 @@ class Worker:
             raise failed[0].failure
 
     def _feed(self) -> int:
-        """Each camera takes a step in turn, one per pass, starting from a different camera each time,
-        until none has anything to do: no camera gets a second request before every other had its turn."""
+        """Each camera takes a step in turn, one per pass, until none has anything to do: no camera gets a
+        second request before every other had its turn. Round robin across calls too: the next call starts
+        after the last camera that took a step, so when one request frees, a camera whose frame waits is
+        served before a flooding camera is served again. (Starting one camera further on every call, as
+        before, handed a freed request to whichever camera that loop pass happened to start at: on a slower
+        CPU a live camera's frame then waited past its source's queue and frames were dropped.)"""
         cams = [c for c in self.cameras.values() if not c.finished]
         if not cams:
             return 0
-        self._turn = (self._turn + 1) % len(cams)
-        order = cams[self._turn:] + cams[:self._turn]
         taken = 0
         progress = True
         while progress:
             progress = False
-            for cam in order:
-                if cam.take(self.inference):
+            start = self._turn % len(cams)
+            for k in range(len(cams)):
+                i = (start + k) % len(cams)
+                if cams[i].take(self.inference):
                     progress = True
                     taken += 1
+                    self._turn = i + 1
         return taken
 
     def _collect(self) -> int:
