@@ -295,3 +295,77 @@ def test_frames_held_for_people_standing_still_keep_them_and_let_a_missed_person
             assert left == {ids[False]} and list(ids_of(facts)) == [ids[True]]
         else:  # held for the rate (people may be walking): both were lost for 3 s
             assert left == {ids[False], ids[True]}
+
+
+def test_match_with_an_unpaired_price_refuses_a_dear_pair_and_pairs_what_is_left() -> None:
+    """Most pairs first, A (row 0) would take the dear box y so that B can have x; with a price for
+    leaving a row or column unpaired, A keeps the cheap x and B stays unpaired. A pair dearer than the
+    price with nothing else wanting either side is still made (the second pass)."""
+    from edgewatch.analytics.association import match
+
+    iou = np.array([[0.8, 0.3], [0.5, 0.0]])
+    cost = np.array([[0.1, 1.9], [0.5, 1.0]])
+    assert sorted(match(iou, 0.2, cost)) == [(0, 1), (1, 0)]
+    assert match(iou, 0.2, cost, unpaired=1.2) == [(0, 0)]
+    assert match(np.array([[0.3]]), 0.2, np.array([[1.9]]), unpaired=1.2) == [(0, 0)]
+    assert match(np.array([[0.1]]), 0.2, np.array([[0.1]]), unpaired=1.2) == []  # under min_iou: never
+
+
+@pytest.mark.parametrize("price", [None, 1.2])
+def test_with_an_unpaired_price_a_track_keeps_its_person_when_a_hidden_ones_track_wants_their_box(price) -> None:
+    """L (blue) stands still and A (red) walks past, hiding them for five frames, while P (green) steps out
+    half in front of A. When L is seen again, pairing as many as it can swaps A's and L's tracks; with
+    tracker.unpaired_cost A's track keeps A. The unique total is the same three either way."""
+    red, blue, green = (40, 40, 200), (200, 90, 30), (40, 200, 40)
+    a = analytics(validate({"tracker": {"unpaired_cost": price}}), (W, H))
+    a_boxes, frames, images = [], [], []
+    for i in range(16):
+        a_box, l_box = box_at(200 + 10 * i, 250, 70, 200), box_at(300, 250, 70, 200)
+        p_box = box_at(260 + 10 * (i - 10), 250, 70, 200) if i >= 10 else None
+        l_box = l_box if not 8 <= i < 13 else None  # hidden behind A
+        dets = [Detection(box, 0.9) for box in (a_box, l_box, p_box) if box is not None]
+        frames.append(dets)
+        images.append(painted(IMG, (a_box, red), (l_box, blue), (p_box, green)))
+        a_boxes.append(a_box)
+    facts = run(a, frames, images=images)
+    a_id = next(k for k, box in ids_of(facts[5]).items() if box == a_boxes[5])
+    kept = all(ids_of(facts[i]).get(a_id) == a_boxes[i] for i in range(10, 15))
+    assert kept == (price is not None)
+    assert facts[-1].total == 3
+
+
+def test_with_an_unpaired_price_a_track_born_on_a_box_a_track_refused_is_not_a_new_person() -> None:
+    """T (red) stands at x=300, S (red too, a little bluer) at x=360. Then S is missed, a red box stands
+    at 330 and a green one where T stood. Pairing as many as it can, T would take the green box and S the
+    red one; with the price T takes the red box, S stays unpaired, and the green box starts a track that
+    the old rule would not have started: it gets a person id but is not counted again in the unique
+    total (TrackState.new_person). A box nobody wanted starts a new person as ever."""
+    from edgewatch.analytics.tracker import Tracker
+    from edgewatch.config import TrackerConfig
+
+    red, green = np.array([1.0, 0.0, 0.0]), np.array([0.0, 1.0, 0.0])
+    reddish = np.array([1.0, 0.0, 0.3]) / np.hypot(1.0, 0.3)
+
+    def box(cx: float) -> tuple[float, float, float, float]:
+        return (cx - 35, 120, cx + 35, 320)
+
+    def looks(boxes):  # where each box stands says what it looks like
+        return [green if b == box(300) and late else reddish if b == box(360) else red for b in boxes]
+
+    tracker = Tracker(TrackerConfig(appearance_weight=2.0, unpaired_cost=1.2), 0.5, (W, H))
+    late = False
+    for i in range(10):
+        tracker.update([Detection(box(300), 0.9), Detection(box(360), 0.9)], i / 10, looks)
+    t, s = sorted(tracker.active(), key=lambda tr: tr.box[0])
+    t.add_view(red, 0.9)
+    s.add_view(reddish, 0.9)
+    late = True
+    confirmed = []
+    for i in range(10, 14):
+        step = tracker.update([Detection(box(300), 0.9), Detection(box(330), 0.9), Detection(box(600), 0.9)],
+                              i / 10, looks)
+        confirmed += step.confirmed
+        if i == 10:
+            assert t.box == box(330) and not s.visible
+    born = {tr.box[0] + 35: tr.new_person for tr in confirmed}
+    assert born == {300: False, 600: True}

@@ -46,14 +46,43 @@ def iou_matrix(a: list[Box], b: list[Box]) -> np.ndarray:
     return np.where(union > 0, inter / np.maximum(union, 1e-9), 0.0)
 
 
-def match(iou: np.ndarray, min_iou: float, cost: np.ndarray | None = None) -> list[tuple[int, int]]:
-    """Optimal one-to-one pairs (row, col) with IoU >= min_iou, by the least total `cost` (default 1 - IoU)."""
+def match(iou: np.ndarray, min_iou: float, cost: np.ndarray | None = None,
+          unpaired: float | None = None) -> list[tuple[int, int]]:
+    """Optimal one-to-one pairs (row, col) with IoU >= min_iou, by the least total `cost` (default 1 - IoU).
+
+    Without `unpaired`, as many pairs as can be made, the cheapest of those. With it, a row or column may
+    stay unpaired at that price (ByteTrack's `cost_limit`): a pair dearer than the price is refused where
+    refusing leaves a cheaper whole; then what is left on both sides is paired by the first rule."""
     if iou.size == 0:
         return []
     allowed = iou >= min_iou
     c = (1.0 - iou) if cost is None else cost
-    rows, cols = linear_sum_assignment(np.where(allowed, c, 1e6))
-    return [(int(r), int(c)) for r, c in zip(rows, cols, strict=True) if allowed[r, c]]
+    if unpaired is None:
+        return _pairs(allowed, c)
+    n, m = c.shape
+    # The standard augmented square: each row and column has a dummy partner at half the price.
+    square = np.full((n + m, m + n), _FORBIDDEN)
+    square[:n, :m] = np.where(allowed, c, _FORBIDDEN)
+    square[:n, m:][np.eye(n, dtype=bool)] = unpaired / 2
+    square[n:, :m][np.eye(m, dtype=bool)] = unpaired / 2
+    square[n:, m:] = 0.0
+    rows, cols = linear_sum_assignment(square)
+    pairs = [(int(r), int(k)) for r, k in zip(rows, cols, strict=True) if r < n and k < m and allowed[r, k]]
+    left_r = [r for r in range(n) if r not in {a for a, _ in pairs}]
+    left_c = [k for k in range(m) if k not in {b for _, b in pairs}]
+    if left_r and left_c:
+        sub = _pairs(allowed[np.ix_(left_r, left_c)], c[np.ix_(left_r, left_c)])
+        pairs += [(left_r[a], left_c[b]) for a, b in sub]
+    return pairs
+
+
+_FORBIDDEN = 1e6  # a pair under min_iou: dearer than any number of allowed pairs
+
+
+def _pairs(allowed: np.ndarray, c: np.ndarray) -> list[tuple[int, int]]:
+    """The most allowed pairs, the cheapest of those."""
+    rows, cols = linear_sum_assignment(np.where(allowed, c, _FORBIDDEN))
+    return [(int(r), int(k)) for r, k in zip(rows, cols, strict=True) if allowed[r, k]]
 
 
 def doubles(box: Box, taken: list[Box], contained: float = 0.8, feet: float = 0.1) -> bool:

@@ -3,6 +3,10 @@
 A person is a confirmed tracker track. Times are video seconds: enter_s is when the track was first
 detected (not when it was confirmed, min_hits frames later), exit_s is when it was last detected.
 Sides are the frame border the first / last box touched (tracker.edge_margin), None if mid-frame.
+
+The unique total counts people, not tracks: with tracker.unpaired_cost a track may refuse a box that
+looks unlike it, and a track born on such a box (one the most-pairs rule would have given a confirmed
+track) gets a person id of its own but is not counted again (TrackState.new_person).
 """
 
 from __future__ import annotations
@@ -43,7 +47,7 @@ class PeopleCounter:
                 track = Track(id=self._next_id, box=st.box, score=st.score, enter_s=st.first_s,
                               last_seen_s=st.last_seen_s, enter_side=side)
                 self._next_id += 1
-                self.total += 1
+                self.total += 1 if st.new_person else 0
             self._ids[st.key] = track.id
             self._open[track.id] = track
             events.append(Event("person_enter", st.first_s, {"track_id": track.id, "side": side}))

@@ -14,7 +14,11 @@ Per frame:
    IoU >= tracker.appearance_iou, default match_iou), or a lost track is coming back (only those
    detections are embedded; a lost track is not found
    again by someone less similar than tracker.appearance_min; a track with no view yet counts as a
-   borderline look-alike, so it neither wins nor loses a conflict for want of one);
+   borderline look-alike, so it neither wins nor loses a conflict for want of one). The assignment
+   makes as many pairs as it can, the cheapest of those; with tracker.unpaired_cost a track and a box
+   may instead stay unpaired at that price, so a visible track refuses a box that does not look like
+   its person rather than take it to let a lost track take another (then what is left is paired as
+   before);
 3. low-score detections (>= tracker.low_threshold) may only continue confirmed tracks seen last frame,
    and only lying nearly where the track is predicted (IoU >= tracker.low_match_iou, as ByteTrack's
    second stage): a person whose score dips stays the same person, but weak boxes never revive a lost
@@ -84,6 +88,9 @@ class TrackState:
     # When a new track took over this one's sides while it was lost (lost_near): it has none left to give
     # until it is seen again.
     succeeded_s: float | None = None
+    # False for a track born on a box the most-pairs rule would have given a confirmed track (with
+    # tracker.unpaired_cost): most likely someone already counted, so not counted again (counting.py).
+    new_person: bool = True
 
     def see(self, det: Detection, t: float) -> None:
         self.kf.update(det.box)
@@ -274,6 +281,8 @@ class Tracker:
         for tr in self._tracks:
             tr.visible = False
         look = _Looks(detections, embed)
+        # Detections the most-pairs rule would have given a confirmed track, left unpaired by the price.
+        refused: set[int] = set()
 
         def assign(tracks: list[TrackState], det_idx: list[int], stale: bool = False,
                    min_iou: float | None = None) -> tuple[list[TrackState], list[int]]:
@@ -311,7 +320,10 @@ class Tracker:
                     cost += self.cfg.appearance_weight * np.where(np.isnan(sim), 0.0, 1.0 - sim)
                     # Someone else walking where a person was lost is not them.
                     iou[lost] = np.where(sim[lost] < self.cfg.appearance_min, 0.0, iou[lost])
-            pairs = match(iou, floor, cost)
+            pairs = match(iou, floor, cost, unpaired=self.cfg.unpaired_cost)
+            if self.cfg.unpaired_cost is not None:
+                got = {c for _, c in pairs}
+                refused.update(det_idx[c] for r, c in match(iou, floor, cost) if c not in got and tracks[r].confirmed)
             for r, c in pairs:
                 tracks[r].see(detections[det_idx[c]], t)
                 look.learn(tracks[r], det_idx[c], t)
@@ -349,6 +361,7 @@ class Tracker:
         taken = [tr.box for tr in self._tracks if tr.visible]
         for i in [i for i in left_high if not doubles(detections[i].box, taken)]:
             self._tracks.append(self._new(detections[i], t))
+            self._tracks[-1].new_person = i not in refused
             if self.cfg.min_hits <= 1:
                 self._tracks[-1].confirmed = True
                 step.confirmed.append(self._tracks[-1])
