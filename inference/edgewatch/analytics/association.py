@@ -68,8 +68,9 @@ def match(iou: np.ndarray, min_iou: float, cost: np.ndarray | None = None,
     square[n:, m:] = 0.0
     rows, cols = linear_sum_assignment(square)
     pairs = [(int(r), int(k)) for r, k in zip(rows, cols, strict=True) if r < n and k < m and allowed[r, k]]
-    left_r = [r for r in range(n) if r not in {a for a, _ in pairs}]
-    left_c = [k for k in range(m) if k not in {b for _, b in pairs}]
+    paired_r, paired_c = {r for r, _ in pairs}, {k for _, k in pairs}
+    left_r = [r for r in range(n) if r not in paired_r]
+    left_c = [k for k in range(m) if k not in paired_c]
     if left_r and left_c:
         sub = _pairs(allowed[np.ix_(left_r, left_c)], c[np.ix_(left_r, left_c)])
         pairs += [(left_r[a], left_c[b]) for a, b in sub]
@@ -114,7 +115,8 @@ def direction_cost(heading: np.ndarray, last: np.ndarray, height: np.ndarray, de
     dist = np.hypot(step[..., 0], step[..., 1])
     moving = ~np.isnan(heading[:, 0])
     h = np.where(moving[:, None], heading, 0.0)
-    cos = np.einsum("nmk,nk->nm", step, h) / (np.maximum(dist, 1e-9) * np.maximum(np.hypot(h[:, 0], h[:, 1]), 1e-9)[:, None])
+    speed = np.maximum(np.hypot(h[:, 0], h[:, 1]), 1e-9)
+    cos = np.einsum("nmk,nk->nm", step, h) / (np.maximum(dist, 1e-9) * speed[:, None])
     return np.where(moving[:, None] & (dist > 0.05 * height[:, None]), (1.0 - cos) / 2.0, 0.0)
 
 

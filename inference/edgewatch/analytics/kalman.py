@@ -6,6 +6,8 @@ a camera that drops to 5 fps must not make people look twice as slow.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from ..types import Box
 
 # Noise scaled by the box height, so a near (big) person may move more pixels than a far one.
@@ -20,7 +22,7 @@ def box_to_z(box: Box) -> list[float]:
     return [(x1 + x2) / 2, (y1 + y2) / 2, max(x2 - x1, 1.0), max(y2 - y1, 1.0)]
 
 
-def z_to_box(z) -> Box:
+def z_to_box(z: Sequence[float]) -> Box:
     cx, cy, w, h = float(z[0]), float(z[1]), max(float(z[2]), 1.0), max(float(z[3]), 1.0)
     return (cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2)
 
@@ -80,4 +82,3 @@ class BoxKalman:
             p_vv[i] = p_vv[i] - k_v * p_pv[i]
             p_pp[i] = (1 - k_p) * p_pp[i]
             p_pv[i] = (1 - k_p) * p_pv[i]
-

@@ -323,7 +323,8 @@ class Tracker:
             pairs = match(iou, floor, cost, unpaired=self.cfg.unpaired_cost)
             if self.cfg.unpaired_cost is not None:
                 got = {c for _, c in pairs}
-                refused.update(det_idx[c] for r, c in match(iou, floor, cost) if c not in got and tracks[r].confirmed)
+                refused.update(det_idx[c] for r, c in match(iou, floor, cost)
+                               if c not in got and tracks[r].confirmed)
             for r, c in pairs:
                 tracks[r].see(detections[det_idx[c]], t)
                 look.learn(tracks[r], det_idx[c], t)
