@@ -206,7 +206,8 @@ class _Looks:
         sim = np.full((len(track_embs), len(det_idx)), np.nan)
         rs, cs = np.flatnonzero(rows), np.flatnonzero(cols)
         dets = {c: self.cache[det_idx[c]] for c in cs}
-        # One product per embedding size (a box too small for a view has a 1-long zero): only like compares with like.
+        # One product per embedding size (a box too small for a view has a 1-long zero): only like compares
+        # with like.
         for size in {e.size for e in dets.values()} & {track_embs[r].size for r in rs}:
             ti = [r for r in rs if track_embs[r].size == size]
             di = [c for c in cs if dets[c].size == size]
