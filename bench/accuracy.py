@@ -5,7 +5,7 @@ Runs in the evaluation venv (edgewatch[eval]: trackers pulls opencv-python besid
 
     python3 -m venv .venv-eval && .venv-eval/bin/pip install -e 'inference[eval]'
     EDGEWATCH_MODELS=../shared/models .venv-eval/bin/python bench/accuracy.py [--people 3 6 10] [--seconds 90]
-        [--seeds 2] [--out DIR]
+        [--seeds 2] [--out DIR] [--tracker KEY=VALUE,...]
 
 Three worker runs per clip: the default (appearance from colour views, tracker.colour), with re-id
 (model.reid) and by motion alone (tracker.colour off, for reference); each writes the detections it gave
@@ -15,6 +15,8 @@ generator gives each person clothes of their own by a hue and saturation shift (
 colour rows beside re-id's and the course video's (docs/performance.md). Targets (issue 10):
 IDF1 and HOTA >= ByteTrack's + 0.05 on every clip, ID switches <= ByteTrack's, line counts exact, the
 course video's 6 people each within 1.5 s, the tracker's own cost under 1 ms a frame with 10 people.
+`--tracker` (as `edgewatch evaluate`'s) sets tracker settings for every Edgewatch run, the course video's
+and the tracker-cost pass included, so a setting is judged on the whole bench before it becomes a default.
 Beside the line counts it prints what a perfect tracker would count from the same detections, and each
 tracker's errors crossing by crossing (true crossings missed, crossings counted without one; Edgewatch's
 from the line_cross events of the worker's own --summary): totals can be right while crossings are not.
@@ -31,23 +33,29 @@ import time
 from pathlib import Path
 
 import numpy as np
+import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import crowd  # noqa: E402
 
 from edgewatch import mot  # noqa: E402
-from edgewatch.config import LineConfig, ModelConfig, TrackerConfig  # noqa: E402
+from edgewatch.config import LineConfig, ModelConfig, TrackerConfig, load_yaml, merge_tree  # noqa: E402
+from edgewatch.errors import EdgewatchError  # noqa: E402
 from edgewatch.evaluation import runs, score  # noqa: E402
 
 METRICS = ["IDF1", "HOTA", "MOTA", "IDSW"]
 
 
-def run_worker(video: Path, work: Path, cfg: Path | None, tag: str = "") -> tuple[Path, Path, dict]:
-    det, tracks, summary = (work / f"{name}{tag}.{ext}" for name, ext in
-                            (("detections", "txt"), ("tracks", "txt"), ("summary", "json")))
-    cmd = [sys.executable, "-m", "edgewatch", "-i", str(video), "-m", "person-detection-retail-0013",
-           "--detections", str(det), "--tracks", str(tracks), "--summary", str(summary), "--no-progress"]
-    subprocess.run(cmd + (["-c", str(cfg)] if cfg else []), check=True, stderr=subprocess.DEVNULL)
+def run_worker(video: Path, work: Path, cfg: dict, tag: str = "") -> tuple[Path, Path, dict]:
+    """The worker on `video` with the config `cfg` (written beside its outputs as config{tag}.yaml)."""
+    det, tracks, summary, cfg_file = (work / f"{name}{tag}.{ext}" for name, ext in
+                                      (("detections", "txt"), ("tracks", "txt"), ("summary", "json"),
+                                       ("config", "yaml")))
+    cfg_file.write_text(yaml.safe_dump(cfg))
+    cmd = [sys.executable, "-m", "edgewatch", "-i", str(video), "-m", "person-detection-retail-0013", "-c",
+           str(cfg_file), "--detections", str(det), "--tracks", str(tracks), "--summary", str(summary),
+           "--no-progress"]
+    subprocess.run(cmd, check=True, stderr=subprocess.DEVNULL)
     return det, tracks, json.loads(summary.read_text())
 
 
@@ -69,15 +77,15 @@ def bytetrack(det: Path, out: Path, fps: float) -> Path:
     return out
 
 
-def tracker_cost_ms(det: Path, video: Path, fps: float, colour: bool, passes: int = 3) -> float:
+def tracker_cost_ms(det: Path, video: Path, fps: float, knobs: dict, passes: int = 3) -> float:
     """Edgewatch's tracker alone on a clip's detections (with colour: and the colour views it takes, as
     the worker's analytics does without re-id): mean ms a frame, decoding left out; the best of `passes`
     runs, as timeit takes the best: the tracker's own cost, not the time other work on a shared machine
     (steal time up to 50 %) took from it."""
-    return min(_tracker_pass_ms(det, video, fps, colour) for _ in range(passes))
+    return min(_tracker_pass_ms(det, video, fps, knobs) for _ in range(passes))
 
 
-def _tracker_pass_ms(det: Path, video: Path, fps: float, colour: bool) -> float:
+def _tracker_pass_ms(det: Path, video: Path, fps: float, knobs: dict) -> float:
     import cv2
 
     from edgewatch.analytics.appearance import Appearance, tracker_config
@@ -85,7 +93,7 @@ def _tracker_pass_ms(det: Path, video: Path, fps: float, colour: bool) -> float:
     from edgewatch.types import Detection, Frame
 
     rows = mot.read(det, "detections")
-    cfg = TrackerConfig(colour=colour)
+    cfg = TrackerConfig(**knobs)
     look = Appearance.choose(ModelConfig(), cfg, None)
     tracker = Tracker(tracker_config(cfg, look), 0.5, (crowd.W, crowd.H))
     cap = cv2.VideoCapture(str(video))
@@ -118,10 +126,10 @@ def per_crossing(clip: str, name: str, truth: list[score.Crossing], counted: lis
     print(f"{clip:9} {name:10} per crossing: {len(missed)} true crossings missed, {len(wrong)} counted without one")
 
 
-def course_check(work: Path) -> tuple[int, float, bool]:
+def course_check(work: Path, knobs: dict) -> tuple[int, float, bool]:
     truth = json.loads(crowd.TRUTH.read_text())
     work.mkdir(exist_ok=True)
-    _, _, s = run_worker(crowd.COURSE, work, None)
+    _, _, s = run_worker(crowd.COURSE, work, {"tracker": knobs} if knobs else {})
     tracks = s["tracks"]
     worst = max((max(abs(t["enter_s"] - p["enter_s"]), abs((t["exit_s"] or 0) - p["exit_s"]))
                  for t, p in zip(tracks, truth["people"], strict=False)), default=99.0)
@@ -136,7 +144,15 @@ def main() -> None:
     # the margin the targets ask for, so one short clip cannot judge a change (docs/performance.md).
     ap.add_argument("--seconds", type=float, default=90.0, help="length of each generated clip")
     ap.add_argument("--seeds", type=int, default=2, help="clips a density (other walks of the same crowd)")
+    ap.add_argument("--tracker", action="append", default=[], metavar="KEY=VALUE,...",
+                    help="tracker settings for every Edgewatch run, e.g. unpaired_cost=1.2")
     a = ap.parse_args()
+    knobs: dict = {}
+    try:
+        for text in a.tracker:
+            knobs.update(runs.parse_tracker(text))
+    except EdgewatchError as err:
+        raise SystemExit(f"accuracy: {err}") from None
     os.environ.setdefault("EDGEWATCH_MODELS", str(crowd.SHARED / "models"))
     a.out.mkdir(parents=True, exist_ok=True)
     met = {"edgewatch": True, "ew+reid": True}
@@ -147,16 +163,15 @@ def main() -> None:
         truth = json.loads((clip / "truth.json").read_text())
         work = a.out / clip.name
         work.mkdir(exist_ok=True)
-        det, ours, summary = run_worker(clip / "video.mp4", work, clip / "lines.yaml")
+        base = merge_tree(load_yaml(clip / "lines.yaml"), {"tracker": knobs} if knobs else {})
+        det, ours, summary = run_worker(clip / "video.mp4", work, base)
         # The same with appearance in the association (re-entry off: the generated people are six
         # course-video people in other colours, whom a re-entry gallery rightly takes for one another).
-        reid_cfg = work / "reid.yaml"
-        reid_cfg.write_text((clip / "lines.yaml").read_text() + "model:\n  reid: {reentry: false}\n")
-        _, ours_reid, summary_reid = run_worker(clip / "video.mp4", work, reid_cfg, tag="-reid")
+        _, ours_reid, summary_reid = run_worker(clip / "video.mp4", work,
+                                                merge_tree(base, {"model": {"reid": {"reentry": False}}}), tag="-reid")
         # And by motion alone (tracker.colour off): what the default's colour views add.
-        motion_cfg = work / "motion.yaml"
-        motion_cfg.write_text((clip / "lines.yaml").read_text() + "tracker:\n  colour: false\n")
-        _, ours_motion, summary_motion = run_worker(clip / "video.mp4", work, motion_cfg, tag="-motion")
+        _, ours_motion, summary_motion = run_worker(clip / "video.mp4", work,
+                                                    merge_tree(base, {"tracker": {"colour": False}}), tag="-motion")
         theirs = bytetrack(det, work / "bytetrack.txt", crowd.FPS)
         gt = clip / "gt" / "gt.txt"
         lines = [LineConfig(**ln) for ln in crowd.LINES]
@@ -198,12 +213,12 @@ def main() -> None:
               f"by motion alone ({summary_motion['fps']:.0f} -> {summary_reid['fps']:.0f} fps, target <= 1.3x); "
               f"colour views {summary_motion['fps'] / summary['fps']:.2f}x ({summary['fps']:.0f} fps)")
         if n == max(a.people) and seed == 0:
-            motion = tracker_cost_ms(det, clip / "video.mp4", crowd.FPS, colour=False)
-            cost = tracker_cost_ms(det, clip / "video.mp4", crowd.FPS, colour=True)
+            motion = tracker_cost_ms(det, clip / "video.mp4", crowd.FPS, {**knobs, "colour": False})
+            cost = tracker_cost_ms(det, clip / "video.mp4", crowd.FPS, {**knobs, "colour": True})
             print(f"tracker cost on crowd{n}: {cost:.3f} ms a frame with its colour views, {motion:.3f} ms by motion "
                   "alone (best of 3 passes; target < 1 ms)")
             common &= cost < 1.0
-    total, worst, exact = course_check(a.out / "course")
+    total, worst, exact = course_check(a.out / "course", knobs)
     print(f"course video: {total} people (truth 6), worst enter/exit error {worst:.2f} s (target <= 1.5): "
           f"{'exact' if exact else 'NOT exact'}")
     common = common and exact

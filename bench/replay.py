@@ -37,13 +37,13 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import yaml
 
 from edgewatch import mot
 from edgewatch.analytics import Analytics
 from edgewatch.analytics.association import iou_matrix
 from edgewatch.config import LineConfig, load_yaml, merge_tree, validate
-from edgewatch.evaluation import score
+from edgewatch.errors import EdgewatchError
+from edgewatch.evaluation import runs, score
 from edgewatch.publishers.motfiles import TracksOutput
 from edgewatch.types import Detection, Frame, ModelOutput
 
@@ -262,16 +262,19 @@ def main() -> None:
     ap.add_argument("--out", type=Path, required=True, help="an accuracy.py --out folder")
     ap.add_argument("--clips", nargs="+", help="default: every clip in OUT/clips with saved detections")
     ap.add_argument("--no-reid", action="store_true")
-    ap.add_argument("--tracker", action="append", default=[], metavar="KEY=VALUE", help="tracker setting (YAML value)")
+    ap.add_argument("--tracker", action="append", default=[], metavar="KEY=VALUE,...",
+                    help="tracker settings (YAML values), as edgewatch evaluate's")
     ap.add_argument("--json", type=Path, help="also write the figures here")
     ap.add_argument("--why", action="store_true", help="list the crossings missed and counted wrongly")
     ap.add_argument("--handovers", action="store_true", help="count the line hand-overs that joined the same true "
                     "person and those that joined two")
     a = ap.parse_args()
-    tracker = {}
-    for item in a.tracker:
-        key, _, value = item.partition("=")
-        tracker[key] = yaml.safe_load(value)
+    tracker: dict = {}
+    try:
+        for text in a.tracker:
+            tracker.update(runs.parse_tracker(text))
+    except EdgewatchError as err:
+        raise SystemExit(f"replay: {err}") from None
     saved = sorted(p.name for p in (a.out / "clips").iterdir() if (a.out / p.name / "detections-reid.txt").exists())
     clips = a.clips or saved
     over = under = 0
