@@ -1,4 +1,4 @@
-"""Alerts fire once per occurrence: crowding re-arms when it eases, long stays fire once per person."""
+"""Alerts fire once per occurrence: crowding re-arms when it eases, long stays once per stay."""
 
 from __future__ import annotations
 
@@ -70,3 +70,30 @@ def test_a_zones_own_alerts_fire_once_and_rearm() -> None:
     dwell = [e.data for e in fired if e.data["rule"] == "max_dwell"]
     assert [(d["track_id"], d["zone"]) for d in dwell] == [(1, "till")]  # person 2 never stays 2 s
     assert dwell[0]["value"] > 2.0 and dwell[0]["limit"] == 2.0
+
+
+def test_a_zone_redrawn_while_running_keeps_what_its_alerts_fired() -> None:
+    """The UI's editor replaces a zone (same name, other shape or limits): an alert that fired before
+    does not fire again for the same crowding or the same visit; a lower limit fires at once."""
+    from edgewatch.analytics.zones import ZoneWatcher
+    from edgewatch.config import ZoneConfig
+
+    def till(max_people: int, x2: int = 400) -> ZoneConfig:
+        return ZoneConfig(name="till", polygon=[[0, 0], [x2, 0], [x2, 400], [0, 400]], max_people=max_people,
+                          max_dwell_s=1.0)
+
+    watcher = ZoneWatcher([till(1)], (W, H))
+    boxes = {1: (100, 10, 160, 200), 2: (200, 10, 260, 200), 3: (300, 10, 360, 200)}
+    fired = []
+    for i in range(15):  # 1.5 s: two inside, then a third from 1 s
+        t = i / 10
+        watcher.update({k: b for k, b in boxes.items() if k < 3 or t >= 1.0}, t)
+        fired += watcher.alerts(t)
+    assert [(e.data["rule"], e.data.get("track_id")) for e in fired] == \
+        [("max_people", None), ("max_dwell", 1), ("max_dwell", 2)]
+    watcher.replace([till(1, x2=420)])  # reshaped: same crowding, same visits
+    assert watcher.alerts(1.5) == []
+    watcher.replace([till(3, x2=420)])  # limit raised: not crowded, re-armed
+    assert watcher.alerts(1.6) == []
+    watcher.replace([till(2, x2=420)])  # lowered below the three inside: fires
+    assert [e.data for e in watcher.alerts(1.7)] == [{"rule": "max_people", "value": 3, "limit": 2, "zone": "till"}]

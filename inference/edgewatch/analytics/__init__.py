@@ -44,7 +44,7 @@ class Analytics:
         self.tracker = Tracker(tracker_config(cfg.tracker, self.appearance), model.threshold, self.frame_size)
         self.people = PeopleCounter(cfg.tracker, self.frame_size, gallery)
         self.places = Places(cfg.lines, cfg.zones, self.frame_size)
-        self.alerts = AlertRules(cfg.alerts)
+        self.alerts = AlertRules(cfg.alerts.max_people, cfg.alerts.max_dwell_s)
         self.classwatch = ClassWatch(model.watch_class) if model.watch_class else None
         self._last_s: float | None = None
 
@@ -114,7 +114,7 @@ class Analytics:
         tracks = self.people.refresh(step.active)
         seen = {self.people.person_id(st.key): st.box for st in step.active if st.visible}
         events += self.places.update(seen, now)
-        events += self.alerts.update(self.people.in_frame, tracks, now)
+        events += self.alerts.update(self.people.in_frame, {t.id: (t.id, t.duration_s) for t in tracks}, now)
         events += self.places.alerts(now)
         return self._facts(output, tracks, events, first_steps)
 

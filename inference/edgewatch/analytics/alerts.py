@@ -1,35 +1,47 @@
-"""Alert rules, each firing once per occurrence rather than on every frame.
+"""Alert rules, each firing once per occurrence rather than on every frame. One rule set watches one
+place: the camera's frame (alerts.*) or a zone (zones[].max_people, max_dwell_s; its alerts name it).
 
-- max_people: fires when the people in frame go above alerts.max_people; re-armed once they are back
-  at or below the limit.
-- max_dwell: fires once per person when their stay in the frame passes alerts.max_dwell_s. A zone
-  visit never lasts longer than the stay in the frame, so this also covers zones.
+- max_people: fires when the people in the place go above the limit; re-armed once they are back at or
+  below it.
+- max_dwell: fires once per stay when someone's stay in the place passes the limit (a stay in frame
+  ends when the person's track does; a zone visit when they leave the zone).
 """
 
 from __future__ import annotations
 
-from ..config import AlertConfig
-from ..types import Event, Track
+from collections.abc import Hashable
+from typing import Any
+
+from ..types import Event
 
 
 class AlertRules:
-    def __init__(self, cfg: AlertConfig) -> None:
-        self.max_people = cfg.max_people
-        self.max_dwell_s = cfg.max_dwell_s
+    def __init__(self, max_people: int | None, max_dwell_s: float | None, zone: str | None = None) -> None:
+        self.max_people = max_people
+        self.max_dwell_s = max_dwell_s
+        self._where: dict[str, Any] = {} if zone is None else {"zone": zone}
         self._crowded = False
-        self._dwell_fired: set[int] = set()
+        self._dwell_fired: set[Hashable] = set()  # the stays alerted for, while they last
 
-    def update(self, in_frame: int, tracks: list[Track], now_s: float) -> list[Event]:
+    def keep_state(self, old: AlertRules) -> None:
+        """The place's rules changed while running (the UI's editor): what fired stays fired."""
+        self._crowded, self._dwell_fired = old._crowded, old._dwell_fired
+
+    def update(self, people: int, stays: dict[Hashable, tuple[int, float]], now_s: float) -> list[Event]:
+        """`people` in the place now; `stays`: each stay going on (a key that is the same through the
+        stay) -> (person id, seconds so far)."""
         events = []
         if self.max_people is not None:
-            crowded = in_frame > self.max_people
+            crowded = people > self.max_people
             if crowded and not self._crowded:
-                events.append(Event("alert", now_s, {"rule": "max_people", "value": in_frame, "limit": self.max_people}))
+                events.append(Event("alert", now_s, {"rule": "max_people", "value": people,
+                                                     "limit": self.max_people, **self._where}))
             self._crowded = crowded
         if self.max_dwell_s is not None:
-            for t in tracks:
-                if t.id not in self._dwell_fired and t.duration_s > self.max_dwell_s:
-                    self._dwell_fired.add(t.id)
-                    events.append(Event("alert", now_s, {"rule": "max_dwell", "value": round(t.duration_s, 2),
-                                                         "limit": self.max_dwell_s, "track_id": t.id}))
+            for key, (pid, seconds) in stays.items():
+                if key not in self._dwell_fired and seconds > self.max_dwell_s:
+                    self._dwell_fired.add(key)
+                    events.append(Event("alert", now_s, {"rule": "max_dwell", "value": round(seconds, 2),
+                                                         "limit": self.max_dwell_s, "track_id": pid, **self._where}))
+            self._dwell_fired.intersection_update(stays)
         return events

@@ -1,4 +1,4 @@
-"""Small box helpers shared by the analytics modules."""
+"""Small box and line helpers shared by the analytics modules."""
 
 from __future__ import annotations
 
@@ -41,3 +41,32 @@ def jitter_band(frame_size: tuple[int, int]) -> float:
     box jitter, not walking (1 % of the frame's diagonal, ~9 px at 768x432). Lines and zones share it."""
     w, h = frame_size
     return max(2.0, 0.01 * (w * w + h * h) ** 0.5)
+
+
+class Segment:
+    """A segment A->B on screen with a jitter band either side (lines.py): which side a point is on, and
+    whether a path meets the segment between A and B."""
+
+    def __init__(self, points: list[tuple[float, float]], band: float) -> None:
+        (self.ax, self.ay), (self.bx, self.by) = points
+        self.band = band
+        self.length = max(((self.bx - self.ax) ** 2 + (self.by - self.ay) ** 2) ** 0.5, 1e-9)
+
+    def signed_dist(self, p: Point) -> float:
+        """Negative on the left of A->B as seen on screen (y grows downwards)."""
+        return ((self.bx - self.ax) * (p[1] - self.ay) - (self.by - self.ay) * (p[0] - self.ax)) / self.length
+
+    def side_of(self, p: Point) -> int | None:
+        """-1 left of A->B as seen on screen, 1 right, None within the band (on the line: undecided)."""
+        d = self.signed_dist(p)
+        return None if abs(d) <= self.band else (-1 if d < 0 else 1)
+
+    def met_by(self, p: Point, q: Point) -> bool:
+        """Does the path p->q meet the line between A and B (not on its extension beyond them)?"""
+        dp, dq = self.signed_dist(p), self.signed_dist(q)
+        if dp == dq:
+            return False
+        s = dp / (dp - dq)
+        x, y = p[0] + s * (q[0] - p[0]), p[1] + s * (q[1] - p[1])
+        t = ((x - self.ax) * (self.bx - self.ax) + (y - self.ay) * (self.by - self.ay)) / self.length**2
+        return 0.0 <= t <= 1.0

@@ -20,43 +20,22 @@ from __future__ import annotations
 
 from ..config import LineConfig
 from ..types import Box, Event, LineCount, Point
-from .geometry import anchor, jitter_band
+from .geometry import Segment, anchor, jitter_band
 
 
 class CountingLine:
     def __init__(self, cfg: LineConfig, band: float) -> None:
-        (self.ax, self.ay), (self.bx, self.by) = cfg.points
+        self.segment = Segment(cfg.points, band)
         self.name = cfg.name
         self.anchor = cfg.anchor
         self.min_frames = cfg.min_frames
-        self.band = band
-        self.length = max(((self.bx - self.ax) ** 2 + (self.by - self.ay) ** 2) ** 0.5, 1e-9)
         self.count = LineCount(cfg.name)
         self._side: dict[int, tuple[int, Point]] = {}  # person id -> (settled side, point there)
         self._pending: dict[int, tuple[int, Point, int]] = {}  # person id -> (new side, first point there, frames)
 
-    def _signed_dist(self, p: Point) -> float:
-        """Negative on the left of A->B as seen on screen (y grows downwards)."""
-        return ((self.bx - self.ax) * (p[1] - self.ay) - (self.by - self.ay) * (p[0] - self.ax)) / self.length
-
-    def _within_segment(self, p: Point, q: Point) -> bool:
-        """Does the path p->q meet the line between A and B?"""
-        dp, dq = self._signed_dist(p), self._signed_dist(q)
-        if dp == dq:
-            return False
-        s = dp / (dp - dq)
-        x, y = p[0] + s * (q[0] - p[0]), p[1] + s * (q[1] - p[1])
-        t = ((x - self.ax) * (self.bx - self.ax) + (y - self.ay) * (self.by - self.ay)) / self.length**2
-        return 0.0 <= t <= 1.0
-
-    def _side_of(self, p: Point) -> int | None:
-        """-1 left of A->B as seen on screen, 1 right, None within the band (on the line: undecided)."""
-        d = self._signed_dist(p)
-        return None if abs(d) <= self.band else (-1 if d < 0 else 1)
-
     def update(self, person_id: int, box: Box, now_s: float) -> Event | None:
         p = anchor(box, self.anchor)
-        side = self._side_of(p)
+        side = self.segment.side_of(p)
         if side is None:
             return None
         prev = self._side.get(person_id)
@@ -72,7 +51,7 @@ class CountingLine:
             return None
         self._pending.pop(person_id, None)
         self._side[person_id] = (side, p)
-        if not self._within_segment(prev[1], first):
+        if not self.segment.met_by(prev[1], first):
             return None
         direction = "in" if side < 0 else "out"
         if direction == "in":
@@ -87,7 +66,7 @@ class CountingLine:
 
     def start_at(self, new: int, box: Box) -> None:
         p = anchor(box, self.anchor)
-        side = self._side_of(p)
+        side = self.segment.side_of(p)
         if side is not None:
             self._side[new] = (side, p)
 

@@ -14,6 +14,7 @@ import numpy as np
 
 from ..config import ZoneConfig
 from ..types import Box, Event, Point, ZoneState
+from .alerts import AlertRules
 from .geometry import anchor, jitter_band
 
 
@@ -21,11 +22,8 @@ class Zone:
     def __init__(self, cfg: ZoneConfig, band: float) -> None:
         self.cfg = cfg
         self.name = cfg.name
-        self.anchor = cfg.anchor
-        self.inertia = cfg.inertia
+        self.rules = AlertRules(cfg.max_people, cfg.max_dwell_s, zone=cfg.name)
         self._streak: dict[int, tuple[int, float]] = {}  # person id -> (frames on the other side, since)
-        self._crowded = False  # the zone's max_people alert fired and is not re-armed yet
-        self._dwell_fired: set[tuple[int, float]] = set()  # (person id, visit start) alerted for max_dwell_s
         self.contour = np.asarray(cfg.polygon, dtype=np.float32).reshape(-1, 1, 2)
         self.band = band
         self.entered = 0
@@ -37,7 +35,7 @@ class Zone:
         return float(cv2.pointPolygonTest(self.contour, (float(p[0]), float(p[1])), True))
 
     def update(self, person_id: int, box: Box, now_s: float) -> Event | None:
-        d = self._distance(anchor(box, self.anchor))
+        d = self._distance(anchor(box, self.cfg.anchor))
         inside = person_id in self._inside
         crossing = d < -self.band if inside else d >= 0  # on the other side from where they are
         if not crossing:
@@ -47,7 +45,7 @@ class Zone:
                 self.max_dwell_s = max(self.max_dwell_s, now_s - self._inside[person_id][0])
             return None
         frames, since = self._streak.get(person_id, (0, now_s))
-        if frames + 1 < self.inertia:
+        if frames + 1 < self.cfg.inertia:
             self._streak[person_id] = (frames + 1, since)
             return None
         self._streak.pop(person_id, None)
@@ -68,22 +66,9 @@ class Zone:
         return Event("zone_leave", visit[1], {"track_id": person_id, "zone": self.name, "dwell_s": round(dwell, 2)})
 
     def alerts(self, now_s: float) -> list[Event]:
-        """The zone's own alert rules, each once per occurrence (as the camera's, analytics/alerts.py)."""
-        events = []
-        if self.cfg.max_people is not None:
-            crowded = len(self._inside) > self.cfg.max_people
-            if crowded and not self._crowded:
-                events.append(Event("alert", now_s, {"rule": "max_people", "value": len(self._inside),
-                                                     "limit": self.cfg.max_people, "zone": self.name}))
-            self._crowded = crowded
-        if self.cfg.max_dwell_s is not None:
-            for pid, (since, last) in self._inside.items():
-                if last - since > self.cfg.max_dwell_s and (pid, since) not in self._dwell_fired:
-                    self._dwell_fired.add((pid, since))
-                    events.append(Event("alert", now_s, {"rule": "max_dwell", "value": round(last - since, 2),
-                                                         "limit": self.cfg.max_dwell_s, "track_id": pid, "zone": self.name}))
-            self._dwell_fired &= {(pid, since) for pid, (since, _) in self._inside.items()}
-        return events
+        """The zone's own alert rules (analytics/alerts.py): its occupancy and each visit going on."""
+        visits = {(pid, since): (pid, last - since) for pid, (since, last) in self._inside.items()}
+        return self.rules.update(len(self._inside), visits, now_s)
 
     def dwell(self, person_id: int) -> float | None:
         visit = self._inside.get(person_id)
@@ -117,7 +102,7 @@ class ZoneWatcher:
             was = old.pop(cfg.name, None)
             if was is not None:
                 zone.entered, zone.max_dwell_s, zone._inside = was.entered, was.max_dwell_s, was._inside
-                zone._crowded, zone._dwell_fired = was._crowded, was._dwell_fired
+                zone.rules.keep_state(was.rules)
             kept.append(zone)
         self.zones = kept
         events = [ev for z in old.values() for pid in list(z._inside) if (ev := z.leave(pid)) is not None]
