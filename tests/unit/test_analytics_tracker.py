@@ -311,13 +311,14 @@ def test_match_with_an_unpaired_price_refuses_a_dear_pair_and_pairs_what_is_left
     assert match(np.array([[0.1]]), 0.2, np.array([[0.1]]), unpaired=1.2) == []  # under min_iou: never
 
 
-@pytest.mark.parametrize("price", [None, 1.2])
+@pytest.mark.parametrize("price", [None, 1.2, "default"])
 def test_with_an_unpaired_price_a_track_keeps_its_person_when_a_hidden_ones_track_wants_their_box(price) -> None:
     """L (blue) stands still and A (red) walks past, hiding them for five frames, while P (green) steps out
-    half in front of A. When L is seen again, pairing as many as it can swaps A's and L's tracks; with
-    tracker.unpaired_cost A's track keeps A. The unique total is the same three either way."""
+    half in front of A. When L is seen again, pairing as many as it can (unpaired_cost: null) swaps A's and
+    L's tracks; with tracker.unpaired_cost (1.5 by default) A's track keeps A. The unique total is the same
+    three either way."""
     red, blue, green = (40, 40, 200), (200, 90, 30), (40, 200, 40)
-    a = analytics(validate({"tracker": {"unpaired_cost": price}}), (W, H))
+    a = analytics(validate({} if price == "default" else {"tracker": {"unpaired_cost": price}}), (W, H))
     a_boxes, frames, images = [], [], []
     for i in range(16):
         a_box, l_box = box_at(200 + 10 * i, 250, 70, 200), box_at(300, 250, 70, 200)

@@ -323,9 +323,12 @@ class Tracker:
                     iou[lost] = np.where(sim[lost] < self.cfg.appearance_min, 0.0, iou[lost])
             pairs = match(iou, floor, cost, unpaired=self.cfg.unpaired_cost)
             if self.cfg.unpaired_cost is not None:
+                # Solved again by the most-pairs rule only if it could pair a box left unpaired.
                 got = {c for _, c in pairs}
-                refused.update(det_idx[c] for r, c in match(iou, floor, cost)
-                               if c not in got and tracks[r].confirmed)
+                left = [c for c in range(len(det_idx)) if c not in got]
+                if left and (iou[:, left] >= floor).any():
+                    refused.update(det_idx[c] for r, c in match(iou, floor, cost)
+                                   if c not in got and tracks[r].confirmed)
             for r, c in pairs:
                 tracks[r].see(detections[det_idx[c]], t)
                 look.learn(tracks[r], det_idx[c], t)
