@@ -37,10 +37,10 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import crowd  # noqa: E402
+from benchlib import tracker_settings  # noqa: E402
 
 from edgewatch import mot  # noqa: E402
 from edgewatch.config import LineConfig, ModelConfig, TrackerConfig, load_yaml, merge_tree  # noqa: E402
-from edgewatch.errors import EdgewatchError  # noqa: E402
 from edgewatch.evaluation import runs, score  # noqa: E402
 
 METRICS = ["IDF1", "HOTA", "MOTA", "IDSW"]
@@ -147,12 +147,7 @@ def main() -> None:
     ap.add_argument("--tracker", action="append", default=[], metavar="KEY=VALUE,...",
                     help="tracker settings for every Edgewatch run, e.g. unpaired_cost=1.2")
     a = ap.parse_args()
-    knobs: dict = {}
-    try:
-        for text in a.tracker:
-            knobs.update(runs.parse_tracker(text))
-    except EdgewatchError as err:
-        raise SystemExit(f"accuracy: {err}") from None
+    knobs = tracker_settings(a.tracker, "accuracy")
     os.environ.setdefault("EDGEWATCH_MODELS", str(crowd.SHARED / "models"))
     a.out.mkdir(parents=True, exist_ok=True)
     met = {"edgewatch": True, "ew+reid": True}

@@ -42,3 +42,18 @@ def median_ratio(num: list[float], den: list[float]) -> float:
     """On a shared VM (steal time of 50 % seen here) throughput swings by a third within a minute: runs
     of one round ran under nearly the same conditions, so the median of their ratios is the steady figure."""
     return statistics.median(x / y for x, y in zip(num, den, strict=True))
+
+
+def tracker_settings(texts: list[str], prog: str) -> dict:
+    """Repeated `--tracker KEY=VALUE,...` options as one dict of tracker settings, checked as the YAML's
+    (`edgewatch evaluate`'s parser); a bad one ends the benchmark with its one-line error."""
+    from edgewatch.errors import EdgewatchError
+    from edgewatch.evaluation import runs
+
+    knobs: dict = {}
+    try:
+        for text in texts:
+            knobs.update(runs.parse_tracker(text))
+    except EdgewatchError as err:
+        raise SystemExit(f"{prog}: {err}") from None
+    return knobs

@@ -42,13 +42,13 @@ from edgewatch import mot
 from edgewatch.analytics import Analytics
 from edgewatch.analytics.association import iou_matrix
 from edgewatch.config import LineConfig, load_yaml, merge_tree, validate
-from edgewatch.errors import EdgewatchError
-from edgewatch.evaluation import runs, score
+from edgewatch.evaluation import score
 from edgewatch.publishers.motfiles import TracksOutput
 from edgewatch.types import Detection, Frame, ModelOutput
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import crowd  # noqa: E402
+from benchlib import tracker_settings  # noqa: E402
 
 REID = {"reentry": False}  # as accuracy.py's ew+reid
 
@@ -269,12 +269,7 @@ def main() -> None:
     ap.add_argument("--handovers", action="store_true", help="count the line hand-overs that joined the same true "
                     "person and those that joined two")
     a = ap.parse_args()
-    tracker: dict = {}
-    try:
-        for text in a.tracker:
-            tracker.update(runs.parse_tracker(text))
-    except EdgewatchError as err:
-        raise SystemExit(f"replay: {err}") from None
+    tracker = tracker_settings(a.tracker, "replay")
     saved = sorted(p.name for p in (a.out / "clips").iterdir() if (a.out / p.name / "detections-reid.txt").exists())
     clips = a.clips or saved
     over = under = 0
