@@ -311,6 +311,39 @@ def test_match_with_an_unpaired_price_refuses_a_dear_pair_and_pairs_what_is_left
     assert match(np.array([[0.1]]), 0.2, np.array([[0.1]]), unpaired=1.2) == []  # under min_iou: never
 
 
+def _matchings(allowed: np.ndarray, rows: list[int], cols: list[int]) -> list[list[tuple[int, int]]]:
+    """Every one-to-one set of allowed pairs between `rows` and `cols` (the empty one included)."""
+    if not rows:
+        return [[]]
+    r, rest = rows[0], rows[1:]
+    out = _matchings(allowed, rest, cols)
+    for k in cols:
+        if allowed[r, k]:
+            out += [[(r, k)] + m for m in _matchings(allowed, rest, [c for c in cols if c != k])]
+    return out
+
+
+def test_match_with_an_unpaired_price_is_the_best_by_enumeration() -> None:
+    """On random small problems, match() with a price gives what enumerating every matching gives: first
+    the pairs of least cost + price x (unpaired rows + columns) / 2, then among what is left the most
+    pairs, the cheapest of those."""
+    from edgewatch.analytics.association import match
+
+    rng = np.random.default_rng(7)
+    for _ in range(300):
+        n, m = rng.integers(1, 5, size=2)
+        iou = rng.uniform(0, 1, (n, m)) * (rng.uniform(0, 1, (n, m)) < 0.7)
+        cost = 1.0 - iou + rng.uniform(0, 1.5, (n, m))
+        price = float(rng.uniform(0.5, 2.0))
+        allowed = iou >= 0.2
+        first = min(_matchings(allowed, list(range(n)), list(range(m))),
+                    key=lambda ps: sum(cost[p] for p in ps) + price * (n + m - 2 * len(ps)) / 2)
+        left_r = [r for r in range(n) if r not in {r for r, _ in first}]
+        left_c = [k for k in range(m) if k not in {k for _, k in first}]
+        second = min(_matchings(allowed, left_r, left_c), key=lambda ps: (-len(ps), sum(cost[p] for p in ps)))
+        assert sorted(match(iou, 0.2, cost, unpaired=price)) == sorted(first + second)
+
+
 @pytest.mark.parametrize("price", [None, 1.2, "default"])
 def test_with_an_unpaired_price_a_track_keeps_its_person_when_a_hidden_ones_track_wants_their_box(price) -> None:
     """L (blue) stands still and A (red) walks past, hiding them for five frames, while P (green) steps out

@@ -60,14 +60,12 @@ def match(iou: np.ndarray, min_iou: float, cost: np.ndarray | None = None,
     if unpaired is None:
         return _pairs(allowed, c)
     n, m = c.shape
-    # The standard augmented square: each row and column has a dummy partner at half the price.
-    square = np.full((n + m, m + n), _FORBIDDEN)
-    square[:n, :m] = np.where(allowed, c, _FORBIDDEN)
-    square[:n, m:][np.eye(n, dtype=bool)] = unpaired / 2
-    square[n:, :m][np.eye(m, dtype=bool)] = unpaired / 2
-    square[n:, m:] = 0.0
-    rows, cols = linear_sum_assignment(square)
-    pairs = [(int(r), int(k)) for r, k in zip(rows, cols, strict=True) if r < n and k < m and allowed[r, k]]
+    # Leaving a row and a column unpaired costs the price in all (half each, the standard augmented
+    # square), so the best pairs are those of least total (cost - price) among pairs cheaper than the
+    # price: one rectangular assignment, not one on the (n + m)-square.
+    gain = np.where(allowed & (c < unpaired), c - unpaired, 0.0)
+    rows, cols = linear_sum_assignment(gain)
+    pairs = [(int(r), int(k)) for r, k in zip(rows, cols, strict=True) if gain[r, k] < 0]
     paired_r, paired_c = {r for r, _ in pairs}, {k for _, k in pairs}
     left_r = [r for r in range(n) if r not in paired_r]
     left_c = [k for k in range(m) if k not in paired_c]
