@@ -53,7 +53,7 @@ def tracker_settings(texts: list[str], prog: str) -> dict:
     knobs: dict = {}
     try:
         for text in texts:
-            knobs.update(runs.parse_tracker(text))
+            knobs.update(runs.parse_tracker(text, prog))
     except EdgewatchError as err:
-        raise SystemExit(f"{prog}: {err}") from None
+        raise SystemExit(str(err)) from None
     return knobs

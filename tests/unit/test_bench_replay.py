@@ -49,3 +49,15 @@ def test_replay_gives_the_workers_figures(eval_python, worker_env, crowd3, tmp_p
     replay_rows = sorted(tuple(line.split(",")[:2])
                          for line in (run / ("replay-reid.txt" if reid else "replay.txt")).read_text().splitlines())
     assert replay_rows == worker_rows
+
+
+@pytest.mark.parametrize("script", ["replay", "accuracy"])
+def test_a_bad_tracker_setting_ends_the_bench_with_one_line(eval_python, worker_env, tmp_path, script):
+    """Both benches take --tracker as `edgewatch evaluate` does, checked as the config's tracker section."""
+    r = subprocess.run([str(eval_python), str(REPO / "bench" / f"{script}.py"), "--out", str(tmp_path),
+                        "--tracker", "min_hits=2,unpaired_cost=9"], env=worker_env, capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 1
+    assert r.stderr.splitlines() == [f"{script}: --tracker: tracker.unpaired_cost: Input should be less than or "
+                                     "equal to 5"]
+    assert not (tmp_path / "clips").exists()  # nothing made before the settings were checked

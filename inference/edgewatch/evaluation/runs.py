@@ -47,20 +47,21 @@ class RunResult:
     crossings: list[score.Crossing] | None
 
 
-def parse_tracker(text: str) -> dict[str, Any]:
-    """`min_hits=2,match_iou=0.3` -> checked tracker settings (the same validation as the YAML's)."""
+def parse_tracker(text: str, prog: str = "evaluate") -> dict[str, Any]:
+    """`min_hits=2,match_iou=0.3` -> checked tracker settings (the same validation as the YAML's); errors
+    start with `prog` (the benchmarks parse their --tracker with it too)."""
     knobs: dict[str, Any] = {}
     for part in filter(None, (p.strip() for p in text.split(","))):
         key, sep, value = part.partition("=")
         if not sep:
-            raise EdgewatchError(f"evaluate: --tracker {text!r}: {part!r} is not key=value")
+            raise EdgewatchError(f"{prog}: --tracker {text!r}: {part!r} is not key=value")
         knobs[key.strip()] = yaml.safe_load(value)
     try:
         TrackerConfig(**knobs)
     except ValidationError as err:
         first = err.errors()[0]
         msg = "unknown key" if first["type"] == "extra_forbidden" else first["msg"]
-        raise EdgewatchError(f"evaluate: --tracker: tracker.{'.'.join(map(str, first['loc']))}: {msg}") from None
+        raise EdgewatchError(f"{prog}: --tracker: tracker.{'.'.join(map(str, first['loc']))}: {msg}") from None
     return knobs
 
 
