@@ -106,8 +106,8 @@ class TrackerConfig(_Section):
                                         "as possible; what is left is then paired as before. A new track on a box the "
                                         "most-pairs rule would have given a confirmed track is not counted again in "
                                         "the unique total. On the crowd clips with either person detector: higher "
-                                        "IDF1 and HOTA, fewer ID switches and line errors (docs/performance.md); "
-                                        "null = pair as many as possible")
+                                        "IDF1 and HOTA, fewer ID switches and fewer crossings missed or counted for "
+                                        "nobody (docs/performance.md); null = pair as many as possible")
 
 
 Anchor = Literal["bottom_center", "center"]
