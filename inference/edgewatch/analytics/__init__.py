@@ -114,7 +114,7 @@ class Analytics:
         tracks = self.people.refresh(step.active)
         seen = {self.people.person_id(st.key): st.box for st in step.active if st.visible}
         events += self.places.update(seen, now)
-        events += self.alerts.update(self.people.in_frame, {t.id: (t.id, t.duration_s) for t in tracks}, now)
+        events += self.alerts.update(self.people.in_frame, ((t.id, t.id, t.duration_s) for t in tracks), now)
         events += self.places.alerts(now)
         return self._facts(output, tracks, events, first_steps)
 

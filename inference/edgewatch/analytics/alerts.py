@@ -9,7 +9,7 @@ place: the camera's frame (alerts.*) or a zone (zones[].max_people, max_dwell_s;
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterable
 from typing import Any
 
 from ..types import Event
@@ -27,9 +27,10 @@ class AlertRules:
         """The place's rules changed while running (the UI's editor): what fired stays fired."""
         self._crowded, self._dwell_fired = old._crowded, old._dwell_fired
 
-    def update(self, people: int, stays: dict[Hashable, tuple[int, float]], now_s: float) -> list[Event]:
-        """`people` in the place now; `stays`: each stay going on (a key that is the same through the
-        stay) -> (person id, seconds so far)."""
+    def update(self, people: int, stays: Iterable[tuple[Hashable, int, float]], now_s: float) -> list[Event]:
+        """`people` in the place now; `stays`: each stay going on as (a key that is the same through the
+        stay, person id, seconds so far), read only if max_dwell is set: pass a generator, so a place
+        without the rule does not list its stays every frame."""
         events = []
         if self.max_people is not None:
             crowded = people > self.max_people
@@ -38,10 +39,12 @@ class AlertRules:
                                                      "limit": self.max_people, **self._where}))
             self._crowded = crowded
         if self.max_dwell_s is not None:
-            for key, (pid, seconds) in stays.items():
+            going_on = set()
+            for key, pid, seconds in stays:
+                going_on.add(key)
                 if key not in self._dwell_fired and seconds > self.max_dwell_s:
                     self._dwell_fired.add(key)
                     events.append(Event("alert", now_s, {"rule": "max_dwell", "value": round(seconds, 2),
                                                          "limit": self.max_dwell_s, "track_id": pid, **self._where}))
-            self._dwell_fired.intersection_update(stays)
+            self._dwell_fired &= going_on
         return events

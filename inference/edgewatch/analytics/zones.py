@@ -67,7 +67,7 @@ class Zone:
 
     def alerts(self, now_s: float) -> list[Event]:
         """The zone's own alert rules (analytics/alerts.py): its occupancy and each visit going on."""
-        visits = {(pid, since): (pid, last - since) for pid, (since, last) in self._inside.items()}
+        visits = (((pid, since), pid, last - since) for pid, (since, last) in self._inside.items())
         return self.rules.update(len(self._inside), visits, now_s)
 
     def dwell(self, person_id: int) -> float | None:
