@@ -17,7 +17,7 @@ and unique count.
 3 s before to 3 s after, as `frame:track`, and what went wrong: one box for them and someone else, a
 track that went on to someone else or was lost, no track; marked out of reach where a perfect tracker on the same
 detections misses it too) and each crossing counted that is not in the truth (with the true person the
-track was on): where the line counts go wrong, to look at frame by frame. True and counted crossings are
+track was on, or, for a track not seen then, last seen on): where the line counts go wrong, to look at frame by frame. True and counted crossings are
 paired once, optimally (same line and way, within 3 s, the track on that person first).
 
 --handovers counts the line hand-overs (a new track taking a lost one's side of each line, or starting
@@ -159,6 +159,16 @@ def _on(rows: mot.MotRows, ident: int, other: mot.MotRows, frame_no: int) -> int
     return int(theirs.ident[j]) if iou[j] >= 0.3 else None
 
 
+def _last_on(tracks: mot.MotRows, pid: int, gt: mot.MotRows, f: int, span: int) -> str:
+    """The true person a track was on at frame f, or, where it was not seen then (a count for someone
+    hidden in a group's box), when it was last seen before."""
+    for n in range(f, f - span - 1, -1):
+        if (tracks.at(n).ident == pid).any():
+            who = _on(tracks, pid, gt, n)
+            return str(who) if n == f else f"{who} (last seen at frame {n})"
+    return "None"
+
+
 def _present(rows: mot.MotRows, ident: int, frames: range) -> bool:
     return any((rows.at(n).ident == ident).any() for n in frames)
 
@@ -218,7 +228,7 @@ def crossing_errors(gt: mot.MotRows, tracks: mot.MotRows, counted: list,
                       f"covered by {' '.join(runs)}"
                       + ("" if reach else " (out of reach: a perfect tracker on these detections misses it too)"))
     wrong = [f"frame {f}: track {pid} {line} {way}, not in the truth; it was on true person "
-             f"{_on(tracks, pid, gt, f)}" for f, pid, line, way in (counted[j] for j in extra)]
+             f"{_last_on(tracks, pid, gt, f, window)}" for f, pid, line, way in (counted[j] for j in extra)]
     return missed, wrong
 
 
