@@ -25,16 +25,15 @@ from .geometry import Segment, anchor, jitter_band
 
 class CountingLine:
     def __init__(self, cfg: LineConfig, band: float) -> None:
-        self.segment = Segment(cfg.points, band)
+        self.cfg = cfg
         self.name = cfg.name
-        self.anchor = cfg.anchor
-        self.min_frames = cfg.min_frames
+        self.segment = Segment(cfg.points, band)
         self.count = LineCount(cfg.name)
         self._side: dict[int, tuple[int, Point]] = {}  # person id -> (settled side, point there)
         self._pending: dict[int, tuple[int, Point, int]] = {}  # person id -> (new side, first point there, frames)
 
     def update(self, person_id: int, box: Box, now_s: float) -> Event | None:
-        p = anchor(box, self.anchor)
+        p = anchor(box, self.cfg.anchor)
         side = self.segment.side_of(p)
         if side is None:
             return None
@@ -46,7 +45,7 @@ class CountingLine:
         pending = self._pending.get(person_id)
         frames = pending[2] + 1 if pending is not None and pending[0] == side else 1
         first = pending[1] if pending is not None and pending[0] == side else p
-        if frames < self.min_frames:
+        if frames < self.cfg.min_frames:
             self._pending[person_id] = (side, first, frames)
             return None
         self._pending.pop(person_id, None)
@@ -65,7 +64,7 @@ class CountingLine:
         self._pending.pop(person_id, None)
 
     def start_at(self, new: int, box: Box) -> None:
-        p = anchor(box, self.anchor)
+        p = anchor(box, self.cfg.anchor)
         side = self.segment.side_of(p)
         if side is not None:
             self._side[new] = (side, p)
@@ -82,23 +81,22 @@ class LineCounter:
     def __init__(self, lines: list[LineConfig], frame_size: tuple[int, int]) -> None:
         self.band = jitter_band(frame_size)
         self.lines = [CountingLine(c, self.band) for c in lines]
-        self.configs = list(lines)
 
     def replace(self, lines: list[LineConfig]) -> dict[str, dict[str, int]]:
         """New lines while running: one that keeps its name keeps its counts (and, unchanged, who is on
         which side); a new one starts at zero. Returns the final counts of the lines that are gone."""
-        old = {line.name: (line, cfg) for line, cfg in zip(self.lines, self.configs, strict=True)}
+        old = {line.name: line for line in self.lines}
         kept = []
         for cfg in lines:
-            line, was = old.pop(cfg.name, (None, None))
-            if line is None or was != cfg:
+            line = old.pop(cfg.name, None)
+            if line is None or line.cfg != cfg:
                 fresh = CountingLine(cfg, self.band)
                 if line is not None:
                     fresh.count = line.count  # moved or re-tuned: same counts, sides settle again
                 line = fresh
             kept.append(line)
-        self.lines, self.configs = kept, list(lines)
-        return {name: {"in": line.count.in_count, "out": line.count.out_count} for name, (line, _) in old.items()}
+        self.lines = kept
+        return {name: {"in": line.count.in_count, "out": line.count.out_count} for name, line in old.items()}
 
     def update(self, boxes: dict[int, Box], now_s: float) -> list[Event]:
         """`boxes`: person id -> box, for people detected in this frame."""

@@ -56,7 +56,7 @@ class Places:
         outside = geometry_in_frame(geometry.lines, geometry.zones, w, h)
         if outside is not None:
             raise EdgewatchError(outside)
-        changes = {"lines": _diff(self.lines.configs, geometry.lines),
+        changes = {"lines": _diff([ln.cfg for ln in self.lines.lines], geometry.lines),
                    "zones": _diff([z.cfg for z in self.zones.zones], geometry.zones)}
         gone_lines = self.lines.replace(geometry.lines)
         gone_zones, events = self.zones.replace(geometry.zones)
