@@ -65,7 +65,8 @@ class ModelConfig(_Section):
     labels: list[int] = Field(default_factory=lambda: [1], description="detector class ids kept (1 = person for the OMZ person models)")
     class_names: list[str] | None = Field(None, description="names of segmentation / classification classes")
     watch_class: str | None = Field(None, description="classification: emit begin/end events when this class turns on/off")
-    cache_dir: str | None = Field(None, description="compiled-model cache; default ~/.cache/edgewatch/ov")
+    cache_dir: str | None = Field(None, description="compiled-model cache; default ~/.cache/edgewatch/ov (a model "
+                                      "from it is checked against its first compile's answers)")
     reid: ReidConfig | None = Field(None, description="re-identification; null = off")
 
 

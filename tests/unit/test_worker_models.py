@@ -69,6 +69,31 @@ def test_compiled_models_are_cached_between_runs(tmp_path, worker_env, edgewatch
     assert blobs, "no compiled model in the cache"
 
 
+def test_a_model_from_the_cache_answers_as_compiled_afresh(tmp_path, models_dir, videos, caplog):
+    """OpenVINO 2026.4's CPU cache gives back person-detection-retail-0013 FP16-INT8 finding nobody: every
+    load, from the cache or not, must find the people the first compile found (runtime._Probe)."""
+    from edgewatch.models import registry, runtime
+
+    files = registry.resolve("person-detection-retail-0013", "FP16-INT8", models_dir)
+    cap = cv2.VideoCapture(str(videos / "Pedestrian_Detect_2_1_1.mp4"))
+    cap.set(cv2.CAP_PROP_POS_FRAMES, 60)
+    ok, image = cap.read()
+    assert ok
+
+    def people() -> np.ndarray:
+        loaded = runtime.load(files, "CPU", tmp_path, hint="THROUGHPUT", graph_resize=False)
+        out = loaded.compiled.create_infer_request().infer({0: loaded.prepare(image)})[0]
+        return out[0, 0][out[0, 0, :, 2] >= 0.2]  # the one person of this frame scores 0.27 at INT8
+
+    first = people()
+    assert len(first) > 0
+    np.testing.assert_allclose(people(), first, atol=1e-4)  # from the cache, checked against the first compile's record
+    for record in tmp_path.glob("edgewatch-probe-*.npz"):
+        record.write_bytes(b"not a record")  # unreadable: checked against a compile afresh instead
+    np.testing.assert_allclose(people(), first, atol=1e-4)
+    assert list(tmp_path.glob("*.blob")), "nothing was cached"
+
+
 def test_reid_embeddings_come_back_in_box_order(tmp_path, models_dir, videos):
     """Each crop of a frame is its own request on the re-id model's streams and they finish in any order:
     every embedding must still be its own box's (the same person twice: the same vector)."""

@@ -1,7 +1,9 @@
-"""OpenVINO: read, check, add pre-processing to the graph, compile (cached), run asynchronously in frame order."""
+"""OpenVINO: read, check, add pre-processing to the graph, compile (cached, the cache checked), run
+asynchronously in frame order."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import threading
@@ -113,19 +115,24 @@ def load(files: ModelFiles, device: str = "CPU", cache_dir: str | os.PathLike[st
     base = device.split(":")[0].split(".")[0]
     if base not in ("AUTO", "MULTI", "HETERO", "BATCH") and device not in devices and base not in devices:
         raise EdgewatchError(f"unknown or unavailable device {device!r}: this machine has {', '.join(devices)} (or AUTO)")
-    cache = Path(cache_dir) if cache_dir else default_cache_dir()
+    cache: Path | None = Path(cache_dir) if cache_dir else default_cache_dir()
     try:
         cache.mkdir(parents=True, exist_ok=True)
         core.set_property({"CACHE_DIR": str(cache)})
     except OSError:
         log.warning("model cache %s not writable; compiling without a cache", cache)
+        cache = None
     model = _read(core, files)
     shapes = [tuple(o.get_partial_shape().get_min_shape()) for o in model.outputs]
     if check is not None:
         check(shapes)
     model, input_hw = add_preprocessing(model, resize, graph_resize)
+    config = {"PERFORMANCE_HINT": hint}
     try:
-        compiled = core.compile_model(model, device, {"PERFORMANCE_HINT": hint})
+        compiled = core.compile_model(model, device, config)
+        if cache is not None:
+            probe = _Probe(cache, files, device, f"{config} {resize} {graph_resize}", input_hw)
+            compiled = probe.checked(compiled, lambda: ov.Core().compile_model(model, device, config))
     except RuntimeError as err:
         raise EdgewatchError(f"cannot compile model {files.name} for {device}: {_reason(err)}") from None
     try:
@@ -133,6 +140,72 @@ def load(files: ModelFiles, device: str = "CPU", cache_dir: str | os.PathLike[st
     except RuntimeError:
         requests = 2
     return LoadedModel(files, device, compiled, input_hw, shapes, max(1, requests), resize, graph_resize)
+
+
+class _Probe:
+    """A compiled model taken from OpenVINO's cache must answer as the model compiled afresh did. Not
+    always so: person-detection-retail-0013 FP16-INT8 from the CPU cache (OpenVINO 2026.4) finds nobody
+    in any frame, with no error. So the first compile records its outputs for one fixed noise image
+    beside the cache, and a model loaded from the cache must give the same; one that does not is
+    compiled again without the cache, with a warning (about one second on this CPU)."""
+
+    def __init__(self, cache: Path, files: ModelFiles, device: str, settings: str, input_hw: tuple[int, int]) -> None:
+        stamp = [files.path.resolve()] + [(p.stat().st_size, p.stat().st_mtime_ns)
+                                          for p in (files.path, files.path.with_suffix(".bin")) if p.is_file()]
+        key = hashlib.sha256(repr((stamp, device, settings, ov.get_version())).encode()).hexdigest()[:20]
+        self.path = cache / f"edgewatch-probe-{key}.npz"
+        self.name, self.input_hw = files.name, input_hw
+
+    def outputs(self, compiled: ov.CompiledModel) -> list[np.ndarray]:
+        h, w = self.input_hw
+        image = np.random.default_rng(0).integers(0, 256, (1, h, w, 3), dtype=np.uint8)
+        request = compiled.create_infer_request()
+        request.infer({0: image})
+        return [request.get_output_tensor(i).data.copy() for i in range(len(compiled.outputs))]
+
+    def checked(self, compiled: ov.CompiledModel, afresh: Callable[[], ov.CompiledModel]) -> ov.CompiledModel:
+        got = self.outputs(compiled)
+        if not _from_cache(compiled):
+            self._save(got)
+            return compiled
+        want = self._load()
+        if want is not None and _same(got, want):
+            return compiled
+        fresh = afresh()
+        if want is None:  # recorded by no compile of ours (an older Edgewatch, or removed): record it now
+            want = self.outputs(fresh)
+            self._save(want)
+            if _same(got, want):
+                return compiled
+        log.warning("%s: the compiled model in the cache %s answers otherwise than the model compiled afresh "
+                    "(an OpenVINO fault); compiled without the cache", self.name, self.path.parent)
+        return fresh
+
+    def _save(self, outputs: list[np.ndarray]) -> None:
+        try:
+            with open(self.path, "wb") as f:
+                np.savez(f, *outputs)
+        except OSError as err:
+            log.warning("model cache: cannot record %s (%s)", self.path, err)
+
+    def _load(self) -> list[np.ndarray] | None:
+        try:
+            with np.load(self.path) as saved:
+                return [saved[f"arr_{i}"] for i in range(len(saved.files))]
+        except (OSError, ValueError, KeyError):  # none yet, or unreadable: check afresh
+            return None
+
+
+def _from_cache(compiled: ov.CompiledModel) -> bool:
+    try:
+        return bool(compiled.get_property("LOADED_FROM_CACHE"))
+    except RuntimeError:
+        return False
+
+
+def _same(a: list[np.ndarray], b: list[np.ndarray]) -> bool:
+    return len(a) == len(b) and all(x.shape == y.shape and np.allclose(x, y, rtol=1e-3, atol=1e-4)
+                                    for x, y in zip(a, b, strict=True))
 
 
 class SharedInference:
