@@ -7,6 +7,7 @@ import hashlib
 import logging
 import os
 import threading
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -182,9 +183,12 @@ class _Probe:
         return fresh
 
     def _save(self, outputs: list[np.ndarray]) -> None:
+        # Written aside and moved in: a worker starting meanwhile reads the whole record or none.
+        part = self.path.with_name(f"{self.path.name}.{os.getpid()}.part")
         try:
-            with open(self.path, "wb") as f:
+            with open(part, "wb") as f:
                 np.savez(f, *outputs)
+            os.replace(part, self.path)
         except OSError as err:
             log.warning("model cache: cannot record %s (%s)", self.path, err)
 
@@ -192,7 +196,7 @@ class _Probe:
         try:
             with np.load(self.path) as saved:
                 return [saved[f"arr_{i}"] for i in range(len(saved.files))]
-        except (OSError, ValueError, KeyError):  # none yet, or unreadable: check afresh
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):  # none yet, or unreadable: check afresh
             return None
 
 
