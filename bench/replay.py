@@ -15,10 +15,11 @@ and unique count.
 
 --why lists, per clip, each true crossing no track counted (with the tracks that covered that person from
 3 s before to 3 s after, as `frame:track`, and what went wrong: one box for them and someone else, a
-track that went on to someone else or was lost, no track; marked out of reach where a perfect tracker on the same
-detections misses it too) and each crossing counted that is not in the truth (with the true person the
-track was on, or, for a track not seen then, last seen on): where the line counts go wrong, to look at frame by frame. True and counted crossings are
-paired once, optimally (same line and way, within 3 s, the track on that person first).
+track that went on to someone else or was lost, no track; marked out of reach where a perfect tracker on
+the same detections misses it too) and each crossing counted that is not in the truth (with the true
+person the track was on, or, for a track not seen then, last seen on): where the line counts go wrong,
+to look at frame by frame. True and counted crossings are paired once, optimally (same line and way,
+within 3 s, the track on that person first).
 
 --handovers counts the line hand-overs (a new track taking a lost one's side of each line, or starting
 from where someone was glimpsed: lines.py) that joined one true person (the one under the lost track's
