@@ -8,8 +8,8 @@ DIR is an `accuracy.py --out` folder (clips/<clip>/ and <clip>/detections-reid.t
 detections go frame by frame through the real `Analytics` (tracker, people, lines) and the real tracks
 file writer; with re-id, every detection's embedding is computed once from the clip's video and kept in
 DIR/<clip>/embeddings.npz, so later runs take a few seconds a clip. The figures match the worker's on the
-same detections (a box's coordinates are rounded to 0.01 px in the file). Without re-id the analytics
-take their colour views (tracker.colour) from the clip's video frames, as the worker does. Prints, per
+same detections (a box's coordinates are rounded to 0.01 px in the file). The analytics take their colour
+views (tracker.colour; with re-id beside its embeddings) from the clip's video frames, as the worker does. Prints, per
 clip, the lines' error as over/under counts (summed over lines and directions), IDF1, HOTA, ID switches
 and unique count.
 
@@ -118,8 +118,8 @@ def replay(out_dir: Path, clip: str, tracker: dict, reid: bool, tracks_file: Pat
             return [v if v.any() else v[:1] for v in vecs]  # a box too small to crop: one zero, as the worker
 
     analytics = Analytics(cam, cfg.model, (crowd.W, crowd.H), embed)
-    # Colour views (tracker.colour, on without re-id) are taken from the frames themselves.
-    video = cv2.VideoCapture(str(folder / "video.mp4")) if not reid and cam.tracker.colour else None
+    # Colour views (tracker.colour) are taken from the frames themselves.
+    video = cv2.VideoCapture(str(folder / "video.mp4")) if cam.tracker.colour else None
     writer = TracksOutput(str(tracks_file), cam.tracker.max_lost_s)
     n = 0
     if handovers is not None:  # this run's counter only, wrapped to see whose side goes to whom

@@ -84,11 +84,12 @@ class TrackerConfig(_Section):
     edge_margin: float = Field(0.04, ge=0, lt=0.5, description="share of width/height near a border that counts as that side")
     direction_weight: float = Field(0.35, ge=0, le=2, description="cost of a detection against the way a track walks "
                                     "(OC-SORT's direction consistency); 0 = IoU only")
-    colour: bool = Field(True, description="without model.reid: tell people apart by the colours of their clothes "
-                         "where motion is ambiguous (hue-saturation histograms of torso and legs, no model, about 35 "
-                         "microseconds a box; IDF1 0.03-0.11 higher on the generated crowd clips, less telling on "
-                         "real footage: docs/performance.md); false = motion alone. With model.reid its embeddings "
-                         "are used instead")
+    colour: bool = Field(True, description="tell people apart by the colours of their clothes where motion is "
+                         "ambiguous (hue-saturation histograms of torso and legs, no model, about 35 microseconds a "
+                         "box; IDF1 0.03-0.11 higher on the generated crowd clips, less telling on real footage: "
+                         "docs/performance.md); with model.reid beside its embeddings, half the similarity each (fewer "
+                         "ID switches than re-id alone on the crowd clips; re-entry still by re-id alone); false = "
+                         "motion alone, or re-id alone")
     appearance_weight: float | None = Field(None, ge=0, le=5, description="with appearance (model.reid or "
                                             "tracker.colour): weight of appearance where motion is ambiguous (two people "
                                             "close, a lost person coming back); null = 2 with re-id, 3 with colour views "

@@ -1,5 +1,5 @@
-"""Colour appearance (tracker.colour): without a re-id model, the colours of people's clothes keep their
-ids apart where motion cannot."""
+"""Colour appearance (tracker.colour): the colours of people's clothes keep their ids apart where motion
+cannot, alone or beside a re-id model's embeddings."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import cv2
 import numpy as np
 import pytest
 
-from cfghelp import analytics
+from cfghelp import only
+from edgewatch.analytics import Analytics
 from edgewatch.analytics.colour import colour_embed
 from edgewatch.config import validate
 from edgewatch.types import Detection, Frame, ModelOutput
@@ -66,10 +67,17 @@ def test_a_box_too_small_or_outside_the_frame_gives_no_view() -> None:
     assert view(img, (-30, 100, 40, 320)).shape == (128,)  # partly outside: what is inside
 
 
-def swap_places(colour: bool) -> tuple[list[dict[int, tuple]], tuple]:
+def look_alike(frame: Frame, boxes: list) -> list[np.ndarray]:
+    """Stands in for a re-id model that cannot tell these people apart: everyone gets one embedding (the
+    real model runs in tests/unit/test_worker_models.py)."""
+    return [np.full(256, 1 / 16, np.float32) for _ in boxes]
+
+
+def swap_places(colour: bool, reid: bool = False) -> tuple[list[dict[int, tuple]], tuple]:
     """A (red shirt) and B (blue) stand apart, step close, and then trade places in one step: by
     motion alone each box is nearer the other's track."""
-    a = analytics(validate({"tracker": {"colour": colour}}), (W, H))
+    cfg = validate({"tracker": {"colour": colour}, **({"model": {"reid": {}}} if reid else {})})
+    a = Analytics(only(cfg), cfg.model, (W, H), look_alike if reid else None)
     ax = [300] * 10 + [315, 330, 345, 360] + [360] * 5 + [400] * 10
     bx = [480] * 10 + [460, 440, 420, 400] + [400] * 5 + [360] * 10
     bg = background()
@@ -92,6 +100,47 @@ def test_colour_keeps_two_people_who_trade_places_apart_where_motion_alone_swaps
     assert all(s[id_a] == box_a for s in seen[19:]), "A's id left A when they traded places"
     motion, _ = swap_places(colour=False)
     assert motion[-1][id_a] == box_b  # the same walk by motion alone: A's id went to B
+
+
+def test_with_reid_colour_still_tells_apart_people_its_embeddings_do_not() -> None:
+    """With model.reid, colour views sit beside its embeddings (tracker.colour): the same walk, with a re-id
+    model that sees A and B alike, keeps their ids apart; with tracker.colour off, re-id alone swaps them."""
+    seen, (box_a, _) = swap_places(colour=True, reid=True)
+    id_a = next(k for k, box in seen[5].items() if box[0] == 300)
+    assert all(s[id_a] == box_a for s in seen[19:]), "A's id left A when they traded places"
+    alone, (_, box_b) = swap_places(colour=False, reid=True)
+    assert alone[-1][id_a] == box_b
+
+
+def test_a_view_with_reid_weighs_both_cues_and_keeps_the_embedding_for_re_entry() -> None:
+    """Cosine of two views = (1 - COLOUR_SHARE) x the embeddings' + COLOUR_SHARE x the colour views'; the
+    re-entry gallery compares the embeddings alone (its threshold is re-id's): someone back in another
+    coat is still themself, someone else in the same clothes is not."""
+    from edgewatch.analytics.appearance import COLOUR_SHARE, reid_part, with_colour
+    from edgewatch.analytics.reid import ReidGallery
+    from edgewatch.config import ReidConfig
+
+    rng = np.random.default_rng(5)
+    alice, bob = (v / np.linalg.norm(v) for v in rng.normal(size=(2, 256)).astype(np.float32))
+    img = background()
+    red, blue, tiny = (100, 100, 170, 320), (300, 100, 370, 320), (500, 10, 503, 40)
+    person(img, red, RED, RED)
+    person(img, blue, BLUE, BLUE)
+    frame = Frame(0, 0.0, 0.0, img)
+    who = {red: alice, blue: alice, tiny: alice}
+    embed = with_colour(lambda f, boxes: [who[b] for b in boxes])
+    a_red, a_blue, none = embed(frame, [red, blue, tiny])
+    assert none.shape == (1,) and not none.any()  # too small for a colour view: no view at all
+    assert np.linalg.norm(a_red) == pytest.approx(1.0, abs=1e-5)
+    colours = float(view(img, red) @ view(img, blue))
+    assert float(a_red @ a_blue) == pytest.approx((1 - COLOUR_SHARE) * 1.0 + COLOUR_SHARE * colours, abs=1e-5)
+    np.testing.assert_allclose(reid_part(a_blue), alice, atol=1e-6)
+    who[red] = bob
+    (b_red,) = embed(frame, [red])
+    gallery = ReidGallery(ReidConfig(threshold=0.6), reid_part)
+    gallery.add(1, a_red, left_s=0.0)  # Alice left in red
+    assert gallery.match(b_red, now_s=1.0) is None  # Bob in red is not her
+    assert gallery.match(a_blue, now_s=1.0) == 1  # she came back in blue
 
 
 def test_each_cue_weighs_as_measured_unless_set() -> None:

@@ -75,7 +75,8 @@ def _lost_and_new(x_again: float, looks: list[np.ndarray] | None = None) -> list
     if looks is None:
         a = analytics(validate({"lines": [DOOR]}), (W, H))
     else:
-        cfg = validate({"lines": [DOOR], "model": {"reid": {"reentry": False}}})
+        # Re-id alone (tracker.colour off): in these blank pictures colour views would call anyone alike.
+        cfg = validate({"lines": [DOOR], "model": {"reid": {"reentry": False}}, "tracker": {"colour": False}})
         a = Analytics(only(cfg), cfg.model, (W, H), embed=lambda frame, boxes: [look[0] for _ in boxes])
     look = [None]
     frames = [[Detection(feet_box(x), 0.9)] for x in np.linspace(200, 340, 8)]

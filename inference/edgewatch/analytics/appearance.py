@@ -1,9 +1,10 @@
 """Appearance where motion is ambiguous: what a camera's tracker tells people apart by, how often it
 views everyone in sight, and (re-id with reid.reentry) the gallery of people who left.
 
-Re-id embeddings when model.reid is on (models/reid.py runs the model for every camera), else colour
-views (colour.py) unless tracker.colour is off; none = motion alone. Either way a view is an
-L2-normalised vector per box, compared by cosine similarity, through the same rules (tracker.py).
+Colour views (colour.py) unless tracker.colour is off; with model.reid on (models/reid.py runs the model
+for every camera) its embeddings, beside the colour views unless tracker.colour is off; none = motion
+alone. Either way a view is an L2-normalised vector per box, compared by cosine similarity, through the
+same rules (tracker.py).
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from ..config import ModelConfig, TrackerConfig
 from ..types import Box, Frame
 from .association import Embedder
 from .colour import REFRESH_S as COLOUR_REFRESH_S
+from .colour import VIEW_SIZE as COLOUR_SIZE
 from .colour import colour_embed
-from .reid import ReidGallery
+from .reid import ReidGallery, normalise
 
 if TYPE_CHECKING:
     from .tracker import TrackerStep
@@ -30,6 +32,9 @@ Embed = Callable[[Frame, list[Box]], list[np.ndarray]]
 
 # tracker.appearance_weight by default: measured best for each cue on the crowd clips (docs/performance.md)
 REID_WEIGHT, COLOUR_WEIGHT = 2.0, 3.0
+# Colour's share of a view's similarity with re-id on (tracker.colour): on the twelve crowd clips 0.3, 0.5
+# and 0.7 all beat re-id alone; 0.5 most (docs/performance.md).
+COLOUR_SHARE = 0.5
 
 
 @dataclass
@@ -45,8 +50,9 @@ class Appearance:
         if model.reid is not None:
             if reid_embed is None:
                 return None
-            return cls(reid_embed, model.reid.refresh_s, _weight(tracker, REID_WEIGHT),
-                       ReidGallery(model.reid) if model.reid.reentry else None)
+            embed, part = (with_colour(reid_embed), reid_part) if tracker.colour else (reid_embed, None)
+            return cls(embed, model.reid.refresh_s, _weight(tracker, REID_WEIGHT),
+                       ReidGallery(model.reid, part) if model.reid.reentry else None)
         return cls(colour_embed, COLOUR_REFRESH_S, _weight(tracker, COLOUR_WEIGHT)) if tracker.colour else None
 
     def of(self, frame: Frame) -> Embedder:
@@ -68,6 +74,23 @@ class Appearance:
             states = list(need.values())
             for st, emb in zip(states, self.embed(frame, [st.box for st in states]), strict=True):
                 st.add_view(emb, now)
+
+
+def with_colour(reid: Embed, share: float = COLOUR_SHARE) -> Embed:
+    """Views of re-id embeddings and colour views side by side, scaled so that the cosine similarity of two
+    views is (1 - share) x re-id's + share x colour's. A box either cannot view (too small) gets none."""
+    a, b = np.float32(np.sqrt(1.0 - share)), np.float32(np.sqrt(share))
+
+    def embed(frame: Frame, boxes: list[Box]) -> list[np.ndarray]:
+        return [np.concatenate([a * r, b * c]) if r.size > 1 and c.size > 1 else np.zeros(1, np.float32)
+                for r, c in zip(reid(frame, boxes), colour_embed(frame, boxes), strict=True)]
+    return embed
+
+
+def reid_part(view: np.ndarray) -> np.ndarray:
+    """The re-id embedding in a view with_colour made (or in a running mean of such views): what the
+    re-entry gallery compares, its threshold being re-id's."""
+    return normalise(view[:-COLOUR_SIZE]) if view.size > COLOUR_SIZE else view
 
 
 def _weight(cfg: TrackerConfig, default: float) -> float:

@@ -24,6 +24,7 @@ _PARTS = ((0.1, 0.5), (0.5, 0.9))  # torso and legs, as shares of the box's heig
 _MIDDLE = 0.2  # share of the box's width left out on each side
 _MIN_PX = 4  # a part smaller than this gives no view
 _SAMPLES = 800  # about this many pixels read a box, whatever its size: same separation as every pixel (measured)
+VIEW_SIZE = len(_PARTS) * _BINS[0] * _BINS[1]  # numbers in a view
 
 
 def colour_embed(frame: Frame, boxes: list[Box]) -> list[np.ndarray]:
