@@ -119,7 +119,6 @@ def load(files: ModelFiles, device: str = "CPU", cache_dir: str | os.PathLike[st
     cache: Path | None = Path(cache_dir) if cache_dir else default_cache_dir()
     try:
         cache.mkdir(parents=True, exist_ok=True)
-        core.set_property({"CACHE_DIR": str(cache)})
     except OSError:
         log.warning("model cache %s not writable; compiling without a cache", cache)
         cache = None
@@ -130,10 +129,12 @@ def load(files: ModelFiles, device: str = "CPU", cache_dir: str | os.PathLike[st
     model, input_hw = add_preprocessing(model, resize, graph_resize)
     config = {"PERFORMANCE_HINT": hint}
     try:
-        compiled = core.compile_model(model, device, config)
-        if cache is not None:
-            probe = _Probe(cache, files, device, f"{config} {resize} {graph_resize}", input_hw)
-            compiled = probe.checked(compiled, lambda: ov.Core().compile_model(model, device, config))
+        probe = _Probe(cache, files, device, f"{config} {resize} {graph_resize}", input_hw) if cache else None
+        if probe is None or not probe.usable():
+            compiled = core.compile_model(model, device, config)
+        else:
+            compiled = core.compile_model(model, device, {**config, "CACHE_DIR": str(probe.folder)})
+            compiled = probe.checked(compiled, lambda: core.compile_model(model, device, config))
     except RuntimeError as err:
         raise EdgewatchError(f"cannot compile model {files.name} for {device}: {_reason(err)}") from None
     try:
@@ -146,16 +147,33 @@ def load(files: ModelFiles, device: str = "CPU", cache_dir: str | os.PathLike[st
 class _Probe:
     """A compiled model taken from OpenVINO's cache must answer as the model compiled afresh did. Not
     always so: person-detection-retail-0013 FP16-INT8 from the CPU cache (OpenVINO 2026.4) finds nobody
-    in any frame, with no error. So the first compile records its outputs for one fixed noise image
-    beside the cache, and a model loaded from the cache must give the same; one that does not is
-    compiled again without the cache, with a warning (about one second on this CPU)."""
+    in any frame, with no error. Each compiled form (model files, device, settings, OpenVINO's version) has
+    a folder of its own in the cache: OpenVINO's blob, and the outputs of the first compile for one fixed
+    noise image. A model loaded from the cache must give the same; one that does not is compiled again
+    without the cache, with a warning, its blob removed and the folder marked, so later starts compile it
+    afresh at once (a new OpenVINO version gets a new folder and tries the cache again)."""
 
     def __init__(self, cache: Path, files: ModelFiles, device: str, settings: str, input_hw: tuple[int, int]) -> None:
         stamp = [files.path.resolve()] + [(p.stat().st_size, p.stat().st_mtime_ns)
                                           for p in (files.path, files.path.with_suffix(".bin")) if p.is_file()]
         key = hashlib.sha256(repr((stamp, device, settings, ov.get_version())).encode()).hexdigest()[:20]
-        self.path = cache / f"edgewatch-probe-{key}.npz"
+        self.folder = cache / f"{files.name}-{key}"
+        self.path = self.folder / "edgewatch-probe.npz"
+        self.refused = self.folder / "edgewatch-refused"
         self.name, self.input_hw = files.name, input_hw
+
+    def usable(self) -> bool:
+        """Whether to compile through the cache: its folder can be made, and its blob never answered wrongly."""
+        if self.refused.exists():
+            log.info("%s: compiled without the cache (its cached form answered wrongly before: %s)", self.name,
+                     self.refused)
+            return False
+        try:
+            self.folder.mkdir(exist_ok=True)
+        except OSError as err:
+            log.warning("model cache %s not writable (%s); compiling without a cache", self.folder, err)
+            return False
+        return True
 
     def outputs(self, compiled: ov.CompiledModel) -> list[np.ndarray]:
         h, w = self.input_hw
@@ -179,8 +197,18 @@ class _Probe:
             if _same(got, want):
                 return compiled
         log.warning("%s: the compiled model in the cache %s answers otherwise than the model compiled afresh "
-                    "(an OpenVINO fault); compiled without the cache", self.name, self.path.parent)
+                    "(an OpenVINO fault); compiled without the cache, now and at later starts", self.name, self.folder)
+        self._refuse()
         return fresh
+
+    def _refuse(self) -> None:
+        try:
+            for blob in self.folder.glob("*.blob"):
+                blob.unlink()
+            self.refused.write_text(f"OpenVINO {ov.get_version()}: {self.name} from this cache answered otherwise "
+                                    "than compiled afresh; remove this file to try the cache again\n")
+        except OSError as err:
+            log.warning("model cache: cannot mark %s (%s)", self.folder, err)
 
     def _save(self, outputs: list[np.ndarray]) -> None:
         # Written aside and moved in: a worker starting meanwhile reads the whole record or none.
