@@ -116,12 +116,6 @@ def load(files: ModelFiles, device: str = "CPU", cache_dir: str | os.PathLike[st
     base = device.split(":")[0].split(".")[0]
     if base not in ("AUTO", "MULTI", "HETERO", "BATCH") and device not in devices and base not in devices:
         raise EdgewatchError(f"unknown or unavailable device {device!r}: this machine has {', '.join(devices)} (or AUTO)")
-    cache: Path | None = Path(cache_dir) if cache_dir else default_cache_dir()
-    try:
-        cache.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        log.warning("model cache %s not writable; compiling without a cache", cache)
-        cache = None
     model = _read(core, files)
     shapes = [tuple(o.get_partial_shape().get_min_shape()) for o in model.outputs]
     if check is not None:
@@ -129,8 +123,9 @@ def load(files: ModelFiles, device: str = "CPU", cache_dir: str | os.PathLike[st
     model, input_hw = add_preprocessing(model, resize, graph_resize)
     config = {"PERFORMANCE_HINT": hint}
     try:
-        probe = _Probe(cache, files, device, f"{config} {resize} {graph_resize}", input_hw) if cache else None
-        if probe is None or not probe.usable():
+        probe = _Probe(Path(cache_dir) if cache_dir else default_cache_dir(), files, device,
+                       f"{config} {resize} {graph_resize}", input_hw)
+        if not probe.usable():
             compiled = core.compile_model(model, device, config)
         else:
             compiled = core.compile_model(model, device, {**config, "CACHE_DIR": str(probe.folder)})
@@ -169,7 +164,7 @@ class _Probe:
                      self.refused)
             return False
         try:
-            self.folder.mkdir(exist_ok=True)
+            self.folder.mkdir(parents=True, exist_ok=True)
         except OSError as err:
             log.warning("model cache %s not writable (%s); compiling without a cache", self.folder, err)
             return False
