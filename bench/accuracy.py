@@ -8,8 +8,8 @@ Runs in the evaluation venv (edgewatch[eval]: trackers pulls opencv-python besid
         [--seeds 2] [--out DIR] [--tracker KEY=VALUE,...]
 
 Three worker runs per clip: the default (appearance from colour views, tracker.colour), with re-id
-(model.reid, beside the colour views) and by motion alone (tracker.colour off, for reference); each writes the detections it gave
-its tracker (--detections) and its tracks (--tracks); ByteTrack (defaults, the clip's frame rate) gets
+(model.reid, beside the colour views) and by motion alone (tracker.colour off, for reference); each
+writes the detections it gave its tracker (--detections) and its tracks (--tracks); ByteTrack (defaults, the clip's frame rate) gets
 the default run's detections file. Colour views are the bench's own feature space in part: the
 generator gives each person clothes of their own by a hue and saturation shift (crowd.py), so read the
 colour rows beside re-id's and the course video's (docs/performance.md). Targets (issue 10):

@@ -66,8 +66,8 @@ class ModelConfig(_Section):
     class_names: list[str] | None = Field(None, description="names of segmentation / classification classes")
     watch_class: str | None = Field(None, description="classification: emit begin/end events when this class turns on/off")
     cache_dir: str | None = Field(None, description="compiled-model cache; default ~/.cache/edgewatch/ov (a model "
-                                      "from it is checked against its first compile's answers; one that answers otherwise is "
-                                      "compiled without it from then on)")
+                                  "from it is checked against its first compile's answers; one that answers "
+                                  "otherwise is compiled without it from then on)")
     reid: ReidConfig | None = Field(None, description="re-identification; null = off")
 
 
