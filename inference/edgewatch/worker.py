@@ -4,7 +4,7 @@ One Python thread runs the loop; each camera decodes (and pre-processes) in its 
 OpenVINO runs the requests on its own threads. Cameras queue frames in round robin, one each in turn
 while requests are free, the next turn starting after the last camera served, so a camera with more
 frames than its share cannot starve the others; a live camera that falls behind drops its own oldest frames
-(sources/capture.py).
+(sources/capture.py). The cameras and their turns: cameras/roster.py.
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ from . import statefile
 from .cameras.build import Opened, build_camera, open_sources
 from .cameras.camera import Camera
 from .cameras.models import SharedModels, load_models
-from .config import Config, check_against_source
+from .cameras.roster import Roster
+from .config import Config
 from .errors import EdgewatchError
 from .models.runtime import SharedInference
 
@@ -87,20 +88,15 @@ class Worker:
         self.wake = threading.Event()
         self.stop = threading.Event()
         self.inference = SharedInference(stages.models.detector, wake=self.wake)
-        self.today = today
-        self.progress = progress
-        self.cameras: dict[str, Camera] = {}
-        for cam_id, opened in stages.sources.items():
-            if opened.source is not None:
-                self.cameras[cam_id] = build_camera(cam_id, cfg, opened, stages.models, self.wake, self.stop,
-                                                    progress, today)
-            else:
-                opened.retry(self.wake)
+
+        def build(cam_id: str, opened: Opened) -> Camera:
+            return build_camera(cam_id, cfg, opened, stages.models, self.wake, self.stop, progress, today)
+
+        self.cameras = Roster(cfg, stages.sources, build, self.wake)
         if not cfg.mqtt.host:
             print("edgewatch: no MQTT broker configured (--mqtt-host); results are not published", file=sys.stderr)
         self.heartbeat = _Heartbeat(os.environ.get("EDGEWATCH_HEARTBEAT"))
         self.started = time.monotonic()
-        self._turn = 0
         self._ticked = 0.0
 
     def request_stop(self) -> None:
@@ -113,52 +109,28 @@ class Worker:
     # -- the loop ----------------------------------------------------------------------------
     def run(self) -> None:
         self.started = time.monotonic()  # the site's fps, like each camera's, from when frames can flow
-        for cam in self.cameras.values():
-            cam.start()
+        cams = self.cameras
+        cams.start()
         while not self.stop.is_set():
             self.wake.clear()
-            self._start_waiting()
-            if self.cameras and all(c.finished for c in self.cameras.values()) and not self._waiting():
+            cams.join()
+            if cams.cameras and cams.finished and not cams.waiting:
                 break
-            if self._waiting() and all(c.finished for c in self.cameras.values()):
+            if cams.waiting and cams.finished:
                 self.heartbeat.beat()  # alive, waiting for an input: healthy (the status says `waiting`)
-            moved = self._feed() + self._collect() + self._deliver()
+            moved = cams.feed(self.inference) + self._collect() + self._deliver()
             now = time.monotonic()
             if now - self._ticked >= TICK_S:
                 self._ticked = now
-                for cam in self.cameras.values():
-                    cam.tick()
+                cams.tick()
             if not moved:
                 self.wake.wait(TICK_S)
         self.inference.wait_all()
         self._collect()
         self._deliver()
-        failed = [c for c in self.cameras.values() if c.failure is not None]
+        failed = cams.failures()
         if failed and len(self.cfg.cameras) == 1:
-            raise failed[0].failure
-
-    def _feed(self) -> int:
-        """Each camera takes a step in turn, one per pass, until none has anything to do: no camera gets a
-        second request before every other had its turn. Round robin across calls too: the next call starts
-        after the last camera that took a step, so when one request frees, a camera whose frame waits is
-        served before a flooding camera is served again. (Starting one camera further on every call, as
-        before, handed a freed request to whichever camera that loop pass happened to start at: on a slower
-        CPU a live camera's frame then waited past its source's queue and frames were dropped.)"""
-        cams = [c for c in self.cameras.values() if not c.finished]
-        if not cams:
-            return 0
-        taken = 0
-        progress = True
-        while progress:
-            progress = False
-            start = self._turn % len(cams)
-            for k in range(len(cams)):
-                i = (start + k) % len(cams)
-                if cams[i].take(self.inference):
-                    progress = True
-                    taken += 1
-                    self._turn = i + 1
-        return taken
+            raise failed[0]
 
     def _collect(self) -> int:
         done = self.inference.take_done()
@@ -167,46 +139,22 @@ class Worker:
         return len(done)
 
     def _deliver(self) -> int:
-        n = sum(cam.deliver() for cam in self.cameras.values())
+        n = self.cameras.deliver()
         if n:
             self.heartbeat.beat()
         return n
 
-    def _waiting(self) -> bool:
-        return any(o.source is None for o in self.stages.sources.values())
-
-    def _start_waiting(self) -> None:
-        """A camera whose input could not be opened at start joins once its opener got it."""
-        for cam_id, opened in self.stages.sources.items():
-            if cam_id in self.cameras or opened.source is None:
-                continue
-            try:
-                info = opened.source.info  # checked here, as open_sources checks the inputs open at start
-                check_against_source(self.cfg, cam_id, info.width, info.height, info.fps)
-                cam = build_camera(cam_id, self.cfg, opened, self.stages.models, self.wake, self.stop, self.progress,
-                                   self.today)
-            except EdgewatchError as err:
-                print(f"edgewatch: camera {cam_id}: {err}", file=sys.stderr)
-                opened.fail(str(err))
-                continue
-            cam.start()
-            self.cameras[cam_id] = cam
-
     # -- the end -----------------------------------------------------------------------------
     def finish(self) -> RunResult:
         """Close every camera; whatever was gathered is kept and reported, even after an error."""
-        messages: list[str] = []
-        for opened in self.stages.sources.values():
-            opened.close()
-        for cam in self.cameras.values():
-            messages += cam.finish()
+        messages = self.cameras.finish()
         summary = self.summary()
         if self.cfg.summary:
             write_summary(self.cfg.summary, summary)
         return RunResult(summary, 0, messages)
 
     def summary(self) -> dict[str, Any]:
-        per_camera = {cam_id: cam.summary() for cam_id, cam in self.cameras.items()}
+        per_camera = self.cameras.summaries()
         if len(self.cfg.cameras) == 1 and per_camera:
             return next(iter(per_camera.values()))
         frames = sum(s["frames"] for s in per_camera.values())

@@ -18,8 +18,8 @@ from ..config import CameraConfig, Config, check_against_source
 from ..errors import EdgewatchError
 from ..publishers.motfiles import DetectionsOutput, TracksOutput
 from ..publishers.mqtt import MqttPublisher
-from ..publishers.outputs import (EventLog, MqttOutput, Output, ProgressOutput, StateFileOutput, VideoOutput,
-                                  WindowOutput, drawing)
+from ..publishers.outputs import (EventLog, MqttOutput, Output, ProgressOutput, SegmentationShares, StateFileOutput,
+                                  VideoOutput, WindowOutput, drawing)
 from ..publishers.video import VideoGate, open_sink
 from ..sources import FrameSource, open_source
 from ..sources.locate import redact
@@ -179,8 +179,7 @@ def build_camera(cam_id: str, cfg: Config, opened: Opened, models: SharedModels,
     analytics = Analytics(cam_cfg, cfg.model, (info.width, info.height),
                           embed=models.reid.embed if models.reid is not None else None)
     day = DayBook(cam_id, cam_cfg.state_file, analytics, rolls_over=info.live or cam_cfg.source.loop, today=today)
-    event_log = EventLog(cam_id, keep=100_000 if cfg.summary else 0)
-    outputs: list[Output] = [event_log]
+    outputs: list[Output] = [EventLog(cam_id, keep=100_000 if cfg.summary else 0), SegmentationShares()]
     opened.taken = True
     if opened.mqtt is not None:
         opened.mqtt.set_input("ok", info.uri)
@@ -205,7 +204,7 @@ def build_camera(cam_id: str, cfg: Config, opened: Opened, models: SharedModels,
         source.sample_fps = cam_cfg.detect.fps
     if progress and len(cfg.cameras) == 1 and not (info.live or cam_cfg.source.loop) and sys.stderr.isatty():
         outputs.append(ProgressOutput(info.frame_count))
-    return Camera(cam_id, cfg, source, models, outputs, event_log, day, analytics, opened.inbox)
+    return Camera(cam_id, cfg, source, models, outputs, day, analytics, opened.inbox)
 
 
 def _mqtt(cfg: Config, cam_id: str, inbox: GeometryInbox) -> MqttPublisher | None:

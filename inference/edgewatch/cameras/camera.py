@@ -16,7 +16,7 @@ from ..analytics import Analytics
 from ..config import Config
 from ..errors import EdgewatchError
 from ..models.runtime import SharedInference
-from ..publishers.outputs import EventLog, Output
+from ..publishers.outputs import Output
 from ..publishers.payloads import geometry_payload
 from ..sources import FrameSource
 from ..types import Event, ModelOutput, SourceStatus
@@ -29,29 +29,12 @@ from .intake import Intake, Pending
 from .models import SharedModels
 
 
-class SegmentationShares:
-    """Each class's share of the frame, summed over the segmented frames: their mean for the summary."""
-
-    def __init__(self) -> None:
-        self.sums: dict[str, float] = {}
-        self.frames = 0
-
-    def add(self, shares: dict[str, float]) -> None:
-        self.frames += 1
-        for name, share in shares.items():
-            self.sums[name] = self.sums.get(name, 0.0) + share
-
-    def summary(self) -> dict[str, Any]:
-        return {"segmentation": {k: round(v / self.frames, 4) for k, v in self.sums.items()}} if self.frames else {}
-
-
 class Camera:
     def __init__(self, camera: str, cfg: Config, source: FrameSource, models: SharedModels,
-                 outputs: list[Output], event_log: EventLog, day: DayBook, analytics: Analytics,
+                 outputs: list[Output], day: DayBook, analytics: Analytics,
                  inbox: GeometryInbox) -> None:
         self.id = camera
         self.many = len(cfg.cameras) > 1  # messages name the camera
-        self.event_log = event_log
         self.models = models
         self.analytics = analytics
         self.day = day
@@ -60,7 +43,6 @@ class Camera:
         m = models.detector
         self.out = Dispatch(outputs, cfg.mqtt.perf_interval_s if cfg.mqtt.host else 2.0,
                             {"model": m.name, "precision": m.files.precision or "", "device": m.device})
-        self.shares = SegmentationShares()
         self.last_video_s = 0.0
         self.emit(day.take_pending())
         self.publish_geometry()
@@ -138,8 +120,6 @@ class Camera:
         else:
             facts = self.analytics.hold(ModelOutput(frame, 0.0, detections=[], held=True),
                                         still=entry.decision is Decision.STILL, standing=entry.decision is Decision.STANDING)
-        if facts.output.segmentation is not None:
-            self.shares.add(facts.output.segmentation.shares)
         self.last_video_s = frame.video_s
         self.out.frame(facts)
 
@@ -181,6 +161,5 @@ class Camera:
             **{k: overall[k] for k in ("fps", "infer_ms_p50", "infer_ms_p95", "latency_ms_p50", "latency_ms_p95",
                                        "skipped_share")},
             **self.analytics.summary(),
-            **self.shares.summary(),
-            "events": [e.to_json(self.id) for e in self.event_log.kept],
+            **self.out.summary(),  # the run's events, segmentation shares
         }

@@ -62,6 +62,10 @@ class Dispatch:
         for out in self.outputs:
             out.perf(report)
 
+    def summary(self) -> dict[str, Any]:
+        """What the outputs add to the camera's --summary (the run's events, segmentation shares)."""
+        return {k: v for out in self.outputs for k, v in out.summary().items()}
+
     def close(self) -> list[str]:
         """The last perf figures, then every output flushed and closed: their warnings for the user."""
         self.report_perf()

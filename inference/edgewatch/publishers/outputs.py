@@ -51,6 +51,10 @@ class Output:
     def bytes_sent(self) -> int:
         return 0
 
+    def summary(self) -> dict[str, Any]:
+        """What this output adds to the camera's --summary."""
+        return {}
+
     def close(self) -> list[str]:
         """Flush and release; returns one-line warnings for the user."""
         return []
@@ -171,6 +175,27 @@ class EventLog(Output):
         self.kept.extend(events)
         for e in events:
             log.info("%s: event %s at %.1f s %s", self.camera, e.type, e.video_s, e.data)
+
+    def summary(self) -> dict[str, Any]:
+        return {"events": [e.to_json(self.camera) for e in self.kept]}
+
+
+class SegmentationShares(Output):
+    """Each class's share of the frame, summed over the segmented frames: their mean for the summary."""
+
+    def __init__(self) -> None:
+        self.sums: dict[str, float] = {}
+        self.frames = 0
+
+    def frame(self, facts: FrameFacts) -> None:
+        if facts.output.segmentation is None:
+            return
+        self.frames += 1
+        for name, share in facts.output.segmentation.shares.items():
+            self.sums[name] = self.sums.get(name, 0.0) + share
+
+    def summary(self) -> dict[str, Any]:
+        return {"segmentation": {k: round(v / self.frames, 4) for k, v in self.sums.items()}} if self.frames else {}
 
 
 class StateFileOutput(Output):
