@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from browser import chromium
 
 REPO = Path(__file__).resolve().parents[2]
 SCHEMAS = REPO / "inference" / "edgewatch" / "schemas"
@@ -123,6 +124,26 @@ def ws_port(stack: Stack) -> int:
 def passwords(stack: Stack) -> dict[str, str]:
     """The MQTT passwords the broker uses, read from the secrets volume it wrote them to."""
     return {user: stack.read_file("broker", f"/secrets/mqtt-{user}-password") for user in ("worker", "ui")}
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """One headless chromium for every browser test of the run."""
+    yield from chromium(pytest.fail if os.environ.get("EDGEWATCH_STACK_REQUIRED") == "1" else pytest.skip)
+
+
+@pytest.fixture(scope="session")
+def ui_password(stack: Stack) -> str:
+    """The UI's password: EDGEWATCH_UI_PASSWORD, or the one the ui container generated."""
+    if "ui" not in stack.running_services():
+        pytest.fail("the ui service is not running")
+    pw = os.environ.get("EDGEWATCH_UI_PASSWORD")
+    if not pw:
+        res = stack.compose("exec", "-T", "ui", "cat", "/data/ui-password", check=False)
+        pw = res.stdout.strip() if res.returncode == 0 else ""
+    if not pw:
+        pytest.fail("EDGEWATCH_UI_PASSWORD is not set and the ui container has no generated /data/ui-password")
+    return pw
 
 
 @pytest.fixture(scope="session")

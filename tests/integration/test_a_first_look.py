@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 
-from test_ui_browser import ARTIFACTS, _login, browser, password  # noqa: F401 - fixtures
+from test_ui_browser import ARTIFACTS, _login, password  # noqa: F401 - fixtures
 
 
 def test_the_demo_shows_its_two_cameras_with_pictures_and_numbers(stack, browser, password):  # noqa: F811

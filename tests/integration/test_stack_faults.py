@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from browser import video_time
 
 REPO = Path(__file__).resolve().parents[2]
 # The truth's video (../shared calls it Pedestrian_Detect_2_1_1.mp4), in the worker's media volume under its
@@ -43,9 +44,6 @@ REPO = Path(__file__).resolve().parents[2]
 VIDEO = "/media/one-by-one-person-detection.mp4"
 UI_PORT = int(os.environ.get("EDGEWATCH_UI_PORT", "8080"))
 BASE = f"http://127.0.0.1:{UI_PORT}"
-CHROMIUM = os.environ.get("EDGEWATCH_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 CAMERA = "cam1"  # the stack's own worker: the course video (config/edgewatch.yaml)
 CAMERAS = ("cam1", "cam2")  # every camera of that worker
 OFFLINE_WITHIN_S = 10.0  # the issue: a killed worker's cameras all offline in the UI within 10 s
@@ -114,17 +112,6 @@ def _wait(cond, timeout: float, what: str, every: float = 0.25):
             last_err = err
         time.sleep(every)
     raise AssertionError(f"timed out after {timeout:g} s waiting for {what}" + (f" (last error: {last_err})" if last_err else ""))
-
-
-@pytest.fixture(scope="module")
-def ui_password(stack) -> str:
-    pw = os.environ.get("EDGEWATCH_UI_PASSWORD")
-    if not pw:
-        res = stack.compose("exec", "-T", "ui", "cat", "/data/ui-password", check=False)
-        pw = res.stdout.strip() if res.returncode == 0 else ""
-    if not pw:
-        pytest.fail("EDGEWATCH_UI_PASSWORD is not set and the ui container has no generated /data/ui-password")
-    return pw
 
 
 @pytest.fixture
@@ -289,30 +276,10 @@ def test_restarted_ui_keeps_history_and_login(stack, ui, mqtt_client, passwords,
 
 # --- 3. stream relay restart -------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def browser(stack):
-    try:
-        from playwright import sync_api
-    except ImportError:
-        if os.environ.get("EDGEWATCH_STACK_REQUIRED") == "1":
-            pytest.fail("playwright is not installed: pip install playwright")
-        pytest.skip("pip install playwright")
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} not found: apt-get install chromium (or set EDGEWATCH_CHROMIUM)")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield b
-        b.close()
-
-
-def _video_time(page) -> float:
-    return float(page.evaluate("document.getElementById('video').currentTime"))
-
-
 def _video_moving(page, window_s: float = 1.0) -> bool:
-    t0 = _video_time(page)
+    t0 = video_time(page)
     page.wait_for_timeout(window_s * 1000)
-    return _video_time(page) > t0 + 0.5 * window_s
+    return video_time(page) > t0 + 0.5 * window_s
 
 
 def test_video_comes_back_after_stream_relay_restart(stack, browser, ui_password):

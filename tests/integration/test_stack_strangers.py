@@ -269,19 +269,6 @@ def test_compose_gives_the_broker_the_workers_config_file():
 
 # --- the UI's HTTP surface, on the real container ------------------------------------------------
 
-@pytest.fixture(scope="module")
-def ui_password(stack) -> str:
-    if "ui" not in stack.running_services():
-        pytest.fail("the ui service is not running")
-    pw = os.environ.get("EDGEWATCH_UI_PASSWORD")
-    if not pw:
-        res = stack.compose("exec", "-T", "ui", "cat", "/data/ui-password", check=False)
-        pw = res.stdout.strip() if res.returncode == 0 else ""
-    if not pw:
-        pytest.fail("EDGEWATCH_UI_PASSWORD is not set and the ui container has no generated /data/ui-password")
-    return pw
-
-
 def _http(method: str, path: str, body: str | None = None, headers: dict[str, str] | None = None,
           timeout: float = 30) -> tuple[int, http.client.HTTPMessage, bytes, float]:
     """One raw request (the path is sent exactly as given); returns (status, headers, body, seconds)."""

@@ -15,7 +15,6 @@ to $EDGEWATCH_ARTIFACTS (default tests/artifacts).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import subprocess
@@ -24,7 +23,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import pytest
+from browser import frame_hash, video_time
 
 REPO = Path(__file__).resolve().parents[2]
 TRUTH = json.loads((REPO / "tests" / "fixtures" / "pedestrian_truth.json").read_text(encoding="utf-8"))
@@ -33,40 +32,10 @@ TRUTH = json.loads((REPO / "tests" / "fixtures" / "pedestrian_truth.json").read_
 VIDEO = "/media/one-by-one-person-detection.mp4"
 UI_PORT = int(os.environ.get("EDGEWATCH_UI_PORT", "8080"))
 BASE = f"http://127.0.0.1:{UI_PORT}"
-CHROMIUM = os.environ.get("EDGEWATCH_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 ARTIFACTS = Path(os.environ.get("EDGEWATCH_ARTIFACTS", REPO / "tests" / "artifacts"))
 PASS_TIMEOUT_S = 200.0  # one pass at full speed takes ~40-90 s on 2 busy cores
 OFFLINE_WITHIN_S = 10.0  # the issue: a stopped worker shows offline in the UI within 10 s
 BACK_WITHIN_S = 60.0  # start -> online, numbers and video again (model compile is cached)
-
-
-@pytest.fixture(scope="module")
-def browser(stack):
-    try:
-        from playwright import sync_api
-    except ImportError:
-        if os.environ.get("EDGEWATCH_STACK_REQUIRED") == "1":
-            pytest.fail("playwright is not installed: pip install playwright")
-        pytest.skip("pip install playwright")
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} not found: apt-get install chromium (or set EDGEWATCH_CHROMIUM)")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield b
-        b.close()
-
-
-@pytest.fixture(scope="module")
-def ui_password(stack) -> str:
-    pw = os.environ.get("EDGEWATCH_UI_PASSWORD")
-    if not pw:
-        res = stack.compose("exec", "-T", "ui", "cat", "/data/ui-password", check=False)
-        pw = res.stdout.strip() if res.returncode == 0 else ""
-    if not pw:
-        pytest.fail("EDGEWATCH_UI_PASSWORD is not set and the ui container has no generated /data/ui-password")
-    return pw
 
 
 def _login(browser, password: str):
@@ -99,36 +68,18 @@ def _worker_text(page) -> str:
     return (page.text_content("#health-worker b") or "").strip()
 
 
-def _video_time(page) -> float:
-    return float(page.evaluate("document.getElementById('video').currentTime"))
-
-
-def _frame_hash(page) -> str | None:
-    # The current video frame drawn on a small canvas, as a digest (None before the first frame).
-    data = page.evaluate("""() => {
-        const v = document.getElementById('video');
-        if (!v.videoWidth) return null;
-        const c = document.createElement('canvas');
-        c.width = 160; c.height = 90;
-        const g = c.getContext('2d');
-        g.drawImage(v, 0, 0, c.width, c.height);
-        return Array.from(g.getImageData(0, 0, c.width, c.height).data).join(',');
-    }""")
-    return None if data is None else hashlib.sha256(data.encode()).hexdigest()
-
-
 def _video_advances(page, timeout_s: float) -> float:
     """Waits until currentTime grows by > 1 s and two frame snapshots differ; returns the seconds it took."""
     start = time.monotonic()
-    t0, h0 = _video_time(page), _frame_hash(page)
+    t0, h0 = video_time(page), frame_hash(page)
     while time.monotonic() - start < timeout_s:
         page.wait_for_timeout(500)
-        t1, h1 = _video_time(page), _frame_hash(page)
+        t1, h1 = video_time(page), frame_hash(page)
         if t1 > t0 + 1.0 and h0 is not None and h1 is not None and h1 != h0:
             return time.monotonic() - start
         if h0 is None or t1 < t0:  # no frame yet, or the player started over: measure from here
             t0, h0 = t1, h1
-    raise AssertionError(f"video did not advance within {timeout_s:.0f} s (currentTime {t0:.2f} -> {_video_time(page):.2f}, "
+    raise AssertionError(f"video did not advance within {timeout_s:.0f} s (currentTime {t0:.2f} -> {video_time(page):.2f}, "
                          f"state {page.text_content('#video-state')!r})")
 
 

@@ -9,7 +9,6 @@ reachable, i.e. the stack is not running; fails then too with EDGEWATCH_STACK_RE
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import subprocess
@@ -18,12 +17,10 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from browser import frame_hash
 
 UI_PORT = int(os.environ.get("EDGEWATCH_UI_PORT", "8080"))
 BASE = f"http://127.0.0.1:{UI_PORT}"
-CHROMIUM = os.environ.get("EDGEWATCH_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 # People arrive one at a time in the course video (139 s); allow for a full loop.
 WAIT_S = float(os.environ.get("EDGEWATCH_UI_TEST_WAIT_S", "160"))
 ARTIFACTS = Path(os.environ.get("EDGEWATCH_ARTIFACTS", Path(__file__).resolve().parents[1] / "artifacts"))
@@ -67,17 +64,6 @@ def _generated_password() -> str | None:
 
 
 @pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} not found: apt-get install chromium (or set EDGEWATCH_CHROMIUM)")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield b
-        b.close()
-
-
-@pytest.fixture(scope="module")
 def password() -> str:
     pw = os.environ.get("EDGEWATCH_UI_PASSWORD") or _generated_password()
     if not pw:
@@ -100,18 +86,6 @@ def _int(page, sel: str) -> int | None:
     return int(text) if text.strip().isdigit() else None
 
 
-def _frame_hash(page) -> str | None:
-    # Draws the current video frame on a canvas and returns its pixels' digest (None before a frame).
-    data = page.evaluate("""() => {
-        const v = document.getElementById('video');
-        if (!v.videoWidth) return null;
-        const c = document.createElement('canvas');
-        c.width = 160; c.height = 90;
-        const g = c.getContext('2d');
-        g.drawImage(v, 0, 0, c.width, c.height);
-        return Array.from(g.getImageData(0, 0, c.width, c.height).data).join(',');
-    }""")
-    return None if data is None else hashlib.sha256(data.encode()).hexdigest()
 
 
 def test_wrong_password_is_refused(browser):
@@ -144,10 +118,10 @@ def test_live_page_counts_charts_and_plays(browser, password):
     # Video: frames must advance (not a still image, not a stalled player).
     page.wait_for_function("() => document.getElementById('video').currentTime > 0", timeout=30000)
     t0 = page.evaluate("document.getElementById('video').currentTime")
-    h0 = _frame_hash(page)
+    h0 = frame_hash(page)
     page.wait_for_timeout(2500)
     t1 = page.evaluate("document.getElementById('video').currentTime")
-    h1 = _frame_hash(page)
+    h1 = frame_hash(page)
     assert t1 > t0 + 1.0, f"video currentTime went from {t0:.2f} to {t1:.2f} s in 2.5 s"
     assert h0 and h1 and h0 != h1, "two video frames 2.5 s apart are identical"
 

@@ -12,7 +12,7 @@ import time
 import urllib.request
 
 from editor_steps import charted_crossings, drag_end_off_picture, draw_line, line_count, wait_line_count
-from test_ui_browser import ARTIFACTS, BASE, WAIT_S, _login, browser, password  # noqa: F401 - fixtures
+from test_ui_browser import ARTIFACTS, BASE, WAIT_S, _login, password  # noqa: F401 - fixtures
 
 
 def _get(page, path: str) -> dict:

@@ -15,11 +15,9 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
+from browser import chromium
 from ui_local import REPO, FakeRelay, UiServer, Worker, ui_missing
 
-CHROMIUM = os.environ.get("EDGEWATCH_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 ARTIFACTS = Path(os.environ.get("EDGEWATCH_ARTIFACTS", REPO / "artifacts"))
 PASSWORD = "overview-test-pw"
 LOST_DETAIL = "rtsp://10.0.0.12/stream: connection refused; reopening in 8 s"
@@ -27,13 +25,7 @@ LOST_DETAIL = "rtsp://10.0.0.12/stream: connection refused; reopening in 8 s"
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} not found: apt-get install chromium (or set EDGEWATCH_CHROMIUM)")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield b
-        b.close()
+    yield from chromium(pytest.skip)
 
 
 @pytest.fixture
