@@ -84,7 +84,6 @@ class Worker:
     def __init__(self, cfg: Config, stages: Stages, progress: bool = False,
                  today: Callable[[], str] = statefile.today) -> None:
         self.cfg = cfg
-        self.stages = stages
         self.wake = threading.Event()
         self.stop = threading.Event()
         self.inference = SharedInference(stages.models.detector, wake=self.wake)
@@ -102,8 +101,7 @@ class Worker:
     def request_stop(self) -> None:
         """Safe from a signal handler: only sets flags that the loop and the readers check."""
         self.stop.set()
-        for opened in self.stages.sources.values():
-            opened.request_stop()
+        self.cameras.request_stop()
         self.wake.set()
 
     # -- the loop ----------------------------------------------------------------------------

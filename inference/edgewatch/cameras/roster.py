@@ -30,6 +30,11 @@ class Roster:
             else:
                 opened.retry(wake)
 
+    def request_stop(self) -> None:
+        """Every input's reader stops (safe from a signal handler: it only sets flags)."""
+        for opened in self.sources.values():
+            opened.request_stop()
+
     def start(self) -> None:
         for cam in self.cameras.values():
             cam.start()
